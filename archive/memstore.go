@@ -1,0 +1,103 @@
+package archive
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"mellium.im/xmpp/jid"
+)
+
+// MemStore is an in-memory Store, safe for concurrent use. The zero value is
+// not usable: call NewMemStore.
+type MemStore struct {
+	mu     sync.RWMutex
+	owners map[string][]Record // bare JID → records sorted by ID
+}
+
+// NewMemStore returns an empty store.
+func NewMemStore() *MemStore {
+	return &MemStore{owners: make(map[string][]Record)}
+}
+
+func compareID(a Record, id string) int { return strings.Compare(a.ID, id) }
+
+// Append implements Store.
+func (s *MemStore) Append(_ context.Context, owner jid.JID, rec Record) error {
+	rec.With = rec.With.Bare()
+	rec.Stanza = slices.Clone(rec.Stanza)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := owner.Bare().String()
+	recs := s.owners[key]
+	i, found := slices.BinarySearchFunc(recs, rec.ID, compareID)
+	if found {
+		return nil
+	}
+	s.owners[key] = slices.Insert(recs, i, rec)
+	return nil
+}
+
+// Query implements Store.
+func (s *MemStore) Query(_ context.Context, owner jid.JID, q Query) (Page, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	with := ""
+	if q.With.String() != "" {
+		with = q.With.Bare().String()
+	}
+	var sel []Record
+	for _, r := range s.owners[owner.Bare().String()] {
+		if with != "" && r.With.String() != with {
+			continue
+		}
+		if !q.Start.IsZero() && r.Time.Before(q.Start) {
+			continue
+		}
+		if !q.End.IsZero() && r.Time.After(q.End) {
+			continue
+		}
+		sel = append(sel, r)
+	}
+	page := Page{Count: len(sel)}
+	max := max(q.Max, 0)
+	switch {
+	case q.Before != "" || q.Last:
+		end := len(sel)
+		if q.Before != "" {
+			i, found := slices.BinarySearchFunc(sel, q.Before, compareID)
+			if !found {
+				return Page{}, ErrNotFound
+			}
+			end = i
+		}
+		start := max0(end - max)
+		page.Records = cloneRecords(sel[start:end])
+		page.Complete = start == 0
+	default:
+		start := 0
+		if q.After != "" {
+			i, found := slices.BinarySearchFunc(sel, q.After, compareID)
+			if !found {
+				return Page{}, ErrNotFound
+			}
+			start = i + 1
+		}
+		end := min(start+max, len(sel))
+		page.Records = cloneRecords(sel[start:end])
+		page.Complete = end == len(sel)
+	}
+	return page, nil
+}
+
+func max0(n int) int { return max(n, 0) }
+
+func cloneRecords(recs []Record) []Record {
+	out := make([]Record, len(recs))
+	for i, r := range recs {
+		r.Stanza = slices.Clone(r.Stanza)
+		out[i] = r
+	}
+	return out
+}

@@ -1,0 +1,17 @@
+// Package host defines the seams between mixpam's handlers and the server
+// that embeds them. mixpam never owns a connection: the host owns sockets,
+// sessions, routing and storage, and hands stanzas to mixpam's handlers; the
+// handlers reach back through the small interfaces defined here.
+//
+//   - Sessions: which resources of a user are online, and the per-session
+//     facts XEP-0405 makes the participant server track (MIX capability,
+//     §2.1; roster annotation requested, §2.10).
+//   - Router: deliver a stanza to a JID, with an optional raw-bytes fast path
+//     (RawRouter) used by the groupchat fan-out (§2.2).
+//   - Exchange: send an IQ to a remote entity (a MIX channel, a client) and
+//     wait for its answer, matching the answer strictly so that a spoofed
+//     response changes nothing (§2.6–2.8).
+//
+// Each interface has an in-memory implementation here (MemSessions, Recorder)
+// and a conformance kit in host/hosttest that a host runs against its own.
+package host

@@ -1,0 +1,111 @@
+package host
+
+import (
+	"context"
+	"encoding/xml"
+	"slices"
+	"sync"
+
+	"mellium.im/xmpp/jid"
+
+	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/internal/xmlenc"
+)
+
+// Delivery is one stanza handed to a Recorder.
+type Delivery struct {
+	// To is the JID the stanza was routed to.
+	To jid.JID
+	// Stanza is the stanza as RouteRaw would receive it.
+	Stanza []byte
+}
+
+// Recorder is an in-memory RawRouter that records every stanza routed
+// through it and, optionally, hands each one to a function (to reach an
+// in-process channel, say). It is meant for tests and examples and is safe
+// for concurrent use.
+type Recorder struct {
+	forward func(context.Context, Delivery) error
+
+	mu      sync.Mutex
+	log     []Delivery
+	changed chan struct{} // closed and replaced on every delivery
+}
+
+// NewRecorder returns a Recorder. If forward is not nil it is called, after
+// recording, for every delivery; its error is returned by Route and RouteRaw.
+func NewRecorder(forward func(context.Context, Delivery) error) *Recorder {
+	return &Recorder{forward: forward, changed: make(chan struct{})}
+}
+
+// Route implements Router.
+func (r *Recorder) Route(ctx context.Context, to jid.JID, stanza xml.TokenReader) error {
+	raw, err := xmlenc.Marshal(stanza, ns.Client)
+	if err != nil {
+		return err
+	}
+	return r.record(ctx, Delivery{To: to, Stanza: raw})
+}
+
+// RouteRaw implements RawRouter. It copies raw.
+func (r *Recorder) RouteRaw(ctx context.Context, to jid.JID, raw []byte) error {
+	return r.record(ctx, Delivery{To: to, Stanza: slices.Clone(raw)})
+}
+
+func (r *Recorder) record(ctx context.Context, d Delivery) error {
+	r.mu.Lock()
+	r.log = append(r.log, d)
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	if r.forward != nil {
+		return r.forward(ctx, d)
+	}
+	return nil
+}
+
+// Deliveries returns every delivery so far, oldest first.
+func (r *Recorder) Deliveries() []Delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.log)
+}
+
+// To returns the deliveries routed to exactly j, oldest first.
+func (r *Recorder) To(j jid.JID) []Delivery {
+	want := j.String()
+	var out []Delivery
+	for _, d := range r.Deliveries() {
+		if d.To.String() == want {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Wait blocks until at least n deliveries have been recorded, or ctx ends,
+// and returns the deliveries so far.
+func (r *Recorder) Wait(ctx context.Context, n int) ([]Delivery, error) {
+	for {
+		r.mu.Lock()
+		if len(r.log) >= n {
+			out := slices.Clone(r.log)
+			r.mu.Unlock()
+			return out, nil
+		}
+		changed := r.changed
+		r.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return r.Deliveries(), ctx.Err()
+		}
+	}
+}
+
+// Reset forgets every delivery recorded so far.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	r.log = nil
+	r.mu.Unlock()
+}

@@ -1,0 +1,48 @@
+package host
+
+import (
+	"context"
+
+	"mellium.im/xmpp/jid"
+)
+
+// Resource is one online session (bound resource) of a user.
+type Resource struct {
+	// JID is the session's full JID.
+	JID jid.JID
+	// MIXCapable reports that the client advertises urn:xmpp:mix:core:1
+	// (XEP-0405 §2.1). Only MIX-capable resources receive channel traffic.
+	MIXCapable bool
+	// Annotate reports that the session's last roster get carried
+	// <annotate xmlns='urn:xmpp:mix:roster:0'/> (XEP-0405 §2.10).
+	Annotate bool
+	// Available reports that the session has sent initial available presence
+	// (RFC 6121 §4.2) and not unavailable presence since.
+	Available bool
+	// Priority is the priority of the session's last available presence.
+	Priority int8
+}
+
+// Sessions reports a user's online resources. Implementations must be safe
+// for concurrent use.
+type Sessions interface {
+	// Resources returns the online resources of user (a bare JID), in a
+	// stable order. A user with none gets an empty slice and a nil error. The
+	// caller may keep and modify the returned slice.
+	Resources(ctx context.Context, user jid.JID) ([]Resource, error)
+}
+
+// FlagSetter records the per-session facts that mixpam's handlers learn: MIX
+// capability (from disco or caps) and the roster annotation request.
+// Setting a flag for a session that is not online returns ErrNoSession.
+type FlagSetter interface {
+	SetMIXCapable(ctx context.Context, session jid.JID, capable bool) error
+	SetAnnotate(ctx context.Context, session jid.JID, annotate bool) error
+}
+
+// ErrNoSession is returned for a full JID that has no online session.
+var ErrNoSession = constError("host: no such session")
+
+type constError string
+
+func (e constError) Error() string { return string(e) }
