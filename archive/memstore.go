@@ -47,8 +47,14 @@ func (s *MemStore) Query(_ context.Context, owner jid.JID, q Query) (Page, error
 	if q.With.String() != "" {
 		with = q.With.Bare().String()
 	}
+	recs := s.owners[owner.Bare().String()]
+	for _, id := range []string{q.After, q.Before} {
+		if _, found := slices.BinarySearchFunc(recs, id, compareID); id != "" && !found {
+			return Page{}, ErrNotFound
+		}
+	}
 	var sel []Record
-	for _, r := range s.owners[owner.Bare().String()] {
+	for _, r := range recs {
 		if with != "" && r.With.String() != with {
 			continue
 		}
@@ -66,11 +72,9 @@ func (s *MemStore) Query(_ context.Context, owner jid.JID, q Query) (Page, error
 	case q.Before != "" || q.Last:
 		end := len(sel)
 		if q.Before != "" {
-			i, found := slices.BinarySearchFunc(sel, q.Before, compareID)
-			if !found {
-				return Page{}, ErrNotFound
-			}
-			end = i
+			// The first record of the selection not before q.Before: the
+			// record itself may lie outside the selection.
+			end, _ = slices.BinarySearchFunc(sel, q.Before, compareID)
 		}
 		start := max0(end - max)
 		page.Records = cloneRecords(sel[start:end])
@@ -79,10 +83,10 @@ func (s *MemStore) Query(_ context.Context, owner jid.JID, q Query) (Page, error
 		start := 0
 		if q.After != "" {
 			i, found := slices.BinarySearchFunc(sel, q.After, compareID)
-			if !found {
-				return Page{}, ErrNotFound
+			if found {
+				i++
 			}
-			start = i + 1
+			start = i
 		}
 		end := min(start+max, len(sel))
 		page.Records = cloneRecords(sel[start:end])

@@ -60,10 +60,15 @@ type Page struct {
 type Store interface {
 	// Append adds rec to owner's archive. It is idempotent on rec.ID: when
 	// the owner already has a record with that ID, Append changes nothing
-	// and returns nil.
+	// and returns nil. Append must not keep rec.Stanza after it returns: the
+	// caller may reuse that buffer (the fan-out does).
 	Append(ctx context.Context, owner jid.JID, rec Record) error
 	// Query returns the page of owner's archive that q selects. An After or
-	// Before ID that is not in the selection gives ErrNotFound.
+	// Before ID that is not in the owner's archive gives ErrNotFound
+	// (XEP-0313 §4.3.2: "not present in the archive"). One that is in the
+	// archive but outside the selection (another With, before Start) still
+	// pages from where it sorts: After keeps the selected records with
+	// greater IDs, Before those with smaller IDs.
 	Query(ctx context.Context, owner jid.JID, q Query) (Page, error)
 }
 

@@ -6,6 +6,14 @@
 // participants' JIDs, and blocking one participant blocks only that
 // participant.
 //
+// Filter is the one decision: is a stanza between a user and a peer blocked?
+// It wraps a Checker with plain XEP-0191 §6 matching, either the host's own
+// (decorator) or StoreChecker over a Store. Known tells roster-based
+// policies that channel traffic comes from a joined channel. Handler
+// answers the XEP-0191 commands (§3.2–3.5) for hosts without their own, with
+// Handle as its adapter for mellium's mux, and BlockedError builds the
+// §3.3 error for outbound stanzas to blocked JIDs.
+//
 // Store is the seam to the host's blocklist storage; MemStore is an
 // in-memory implementation and blocking/blockingtest a conformance kit for
 // others.

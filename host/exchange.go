@@ -99,7 +99,9 @@ func (e *Exchange) Exchange(ctx context.Context, req stanza.IQ, payload xml.Toke
 		return resp, nil
 	case <-ctx.Done():
 		e.forget(k, ch)
-		// The answer may have arrived while ctx ended: prefer it.
+		// The answer may have arrived while ctx ended: prefer it. After
+		// forget, a Receive that took the request has already put its
+		// answer in ch (see Receive).
 		select {
 		case resp := <-ch:
 			return resp, nil
@@ -141,13 +143,16 @@ func (e *Exchange) Receive(iq stanza.IQ, payload xml.TokenReader) (bool, error) 
 		}
 	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.pending[k] != ch {
 		// Taken by a concurrent Receive or abandoned meanwhile.
-		e.mu.Unlock()
 		return false, nil
 	}
 	delete(e.pending, k)
-	e.mu.Unlock()
+	// Deliver while holding the lock (ch has room for the one answer): once
+	// Exchange has forgotten the request under the same lock, the answer is
+	// either already in ch or never taken, so a consumed answer cannot be
+	// lost to an Exchange whose context just ended.
 	ch <- Response{IQ: iq, Payload: raw}
 	return true, nil
 }

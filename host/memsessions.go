@@ -8,7 +8,10 @@ import (
 	"mellium.im/xmpp/jid"
 )
 
-// MemSessions is an in-memory Sessions and FlagSetter. The host calls Add
+// MemSessions is an in-memory Sessions and FlagSetter. Every change copies
+// the user's resource list, so that Resources can hand out the list itself:
+// reads, which the fan-out makes for every message, are far more frequent
+// than changes. The host calls Add
 // when a session binds a resource, Remove when it ends, and SetPresence when
 // it sends available or unavailable presence. It is safe for concurrent use;
 // the zero value is not usable: call NewMemSessions.
@@ -30,10 +33,13 @@ func (m *MemSessions) Add(r Resource) {
 	bare := r.JID.Bare().String()
 	list := m.users[bare]
 	if i := m.index(list, r.JID); i >= 0 {
+		list = slices.Clone(list)
 		list[i] = r
+		m.users[bare] = list
 		return
 	}
-	m.users[bare] = append(list, r)
+	// A new backing array: slices handed out by Resources never change.
+	m.users[bare] = append(slices.Clip(list), r)
 }
 
 // Remove unregisters the session with the given full JID and reports whether
@@ -47,7 +53,7 @@ func (m *MemSessions) Remove(session jid.JID) bool {
 	if i < 0 {
 		return false
 	}
-	list = slices.Delete(list, i, i+1)
+	list = slices.Delete(slices.Clone(list), i, i+1)
 	if len(list) == 0 {
 		delete(m.users, bare)
 	} else {
@@ -56,11 +62,12 @@ func (m *MemSessions) Remove(session jid.JID) bool {
 	return true
 }
 
-// Resources implements Sessions.
+// Resources implements Sessions. It returns the registry's own
+// copy-on-write slice, without copying: every change makes a new one.
 func (m *MemSessions) Resources(_ context.Context, user jid.JID) ([]Resource, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return slices.Clone(m.users[user.Bare().String()]), nil
+	return m.users[user.Bare().String()], nil
 }
 
 // Resource returns the session with the given full JID.
@@ -96,12 +103,15 @@ func (m *MemSessions) SetPresence(session jid.JID, available bool, priority int8
 func (m *MemSessions) update(session jid.JID, f func(*Resource)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	list := m.users[session.Bare().String()]
+	bare := session.Bare().String()
+	list := m.users[bare]
 	i := m.index(list, session)
 	if i < 0 {
 		return ErrNoSession
 	}
+	list = slices.Clone(list)
 	f(&list[i])
+	m.users[bare] = list
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 
@@ -14,6 +15,8 @@ type Router interface {
 	// Route delivers one stanza whose to attribute is to. It consumes the
 	// stanza's tokens before returning and does not keep r. A nil error
 	// means the stanza was accepted for delivery, not that it arrived.
+	// Stanzas routed to one recipient from one goroutine arrive in the order
+	// they were routed (RFC 6120 §10.1).
 	Route(ctx context.Context, to jid.JID, stanza xml.TokenReader) error
 }
 
@@ -29,4 +32,14 @@ type RawRouter interface {
 	// own namespaces. RouteRaw must not keep raw after it returns: the
 	// caller reuses the buffer.
 	RouteRaw(ctx context.Context, to jid.JID, raw []byte) error
+}
+
+// RouteBytes delivers a stanza that is already serialised (as RouteRaw
+// describes) through r, using r's raw fast path when it has one and decoding
+// raw into tokens otherwise.
+func RouteBytes(ctx context.Context, r Router, to jid.JID, raw []byte) error {
+	if rr, ok := r.(RawRouter); ok {
+		return rr.RouteRaw(ctx, to, raw)
+	}
+	return r.Route(ctx, to, xml.NewDecoder(bytes.NewReader(raw)))
 }

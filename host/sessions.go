@@ -27,8 +27,13 @@ type Resource struct {
 // for concurrent use.
 type Sessions interface {
 	// Resources returns the online resources of user (a bare JID), in a
-	// stable order. A user with none gets an empty slice and a nil error. The
-	// caller may keep and modify the returned slice.
+	// stable order. A user with none gets an empty slice and a nil error.
+	//
+	// The returned slice is a snapshot that the caller may keep but must not
+	// modify, and that the implementation must not modify after returning
+	// it: an implementation may hand out the same copy-on-write slice to
+	// every caller (MemSessions does), so that the groupchat fan-out pays
+	// nothing per resource for listing them.
 	Resources(ctx context.Context, user jid.JID) ([]Resource, error)
 }
 
@@ -46,3 +51,9 @@ var ErrNoSession = constError("host: no such session")
 type constError string
 
 func (e constError) Error() string { return string(e) }
+
+// ErrNoSender is returned (wrapped) by mixpam's handlers for a request
+// whose from the host did not stamp: a host must set the from of every
+// stanza a client sends to the session's full JID (RFC 6120 §8.1.2.1) before
+// handing it over. Test for it with errors.Is.
+var ErrNoSender = constError("host: stanza without the sender's JID: the host must stamp from")

@@ -1,4 +1,15 @@
-// Package internal is the parent of mixpam's shared mechanics: XML token
-// encoding (xmlenc), encoded MIX JIDs (mixjid) and namespace names (ns).
-// Nothing here is part of the public API.
+// Package internal is the parent of mixpam's shared mechanics. Nothing here
+// is part of the public API.
+//
+//   - xmlenc: token streams to bytes and back, written once per namespace
+//     (Append, Marshal, EncoderTokens), and Guard for untrusted readers.
+//   - splice: capture a stanza once and render copies differing only in
+//     their to (the fan-out of XEP-0405 §2.2 and the presence relay of §2.9).
+//   - mixjid: the one parser of encoded JIDs participant#channel@service
+//     (XEP-0403 §3.2, XEP-0405 §2.12).
+//   - ns: the XML namespaces more than one mixpam package uses.
+//   - kit: the plumbing of the conformance kits (rostertest, archivetest,
+//     blockingtest, hosttest).
+//   - rawstanza: stanza framing rendered as bytes, as host.RawRouter takes
+//     stanzas.
 package internal

@@ -2,8 +2,8 @@ package roster
 
 import (
 	"context"
+	"maps"
 	"slices"
-	"strings"
 	"sync"
 
 	"mellium.im/xmpp/jid"
@@ -34,11 +34,13 @@ func (s *MemStore) Items(_ context.Context, user jid.JID) ([]Item, uint64, error
 	if r == nil {
 		return nil, 0, nil
 	}
-	items := make([]Item, 0, len(r.items))
-	for _, it := range r.items {
-		items = append(items, cloneItem(it))
+	// The keys are the items' JID strings: sorting them sorts the items
+	// without building a string per comparison.
+	keys := slices.Sorted(maps.Keys(r.items))
+	items := make([]Item, 0, len(keys))
+	for _, k := range keys {
+		items = append(items, cloneItem(r.items[k]))
 	}
-	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.JID.String(), b.JID.String()) })
 	return items, r.ver, nil
 }
 

@@ -43,6 +43,8 @@ type Item struct {
 // Store keeps users' rosters with a version per user (XEP-0237). The version
 // of a roster that was never changed is 0; every successful Put and Delete
 // makes it strictly greater than any version returned before for that user.
+// Users and contacts are keyed by their bare JIDs: a full JID names the same
+// roster, and the same item, as its bare JID.
 // Implementations must be safe for concurrent use.
 type Store interface {
 	// Items returns all of user's items, ordered by JID string, and the

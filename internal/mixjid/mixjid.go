@@ -1,6 +1,9 @@
 // Package mixjid parses the encoded JIDs by which MIX channels name their
-// participants (XEP-0369 §7.2 "Participant JIDs", XEP-0405 §2.12):
-// participant-id#channel@service, optionally with a resource.
+// participants in presence and relayed stanzas (XEP-0403 §3.2 "Participant
+// JID Addressing for Presence and IQ relay", XEP-0405 §2.12):
+// participant-id#channel@service, optionally with a resource. The
+// participant id is the Stable Participant ID, which contains no '#', '/'
+// or '@' (XEP-0369 §4.6).
 //
 // This is the one place mixpam splits such JIDs; presence and blocking share it.
 package mixjid
@@ -27,7 +30,9 @@ func Split(j jid.JID) (participant string, channel jid.JID, ok bool) {
 	if strings.ContainsAny(participant, "#/@") {
 		return "", jid.JID{}, false
 	}
-	channel, err := jid.New(local[i+1:], j.Domainpart(), "")
+	// WithLocal keeps j's domainpart as it is: jid.New would normalise it
+	// again, and mellium's Parse and New strip a trailing dot differently.
+	channel, err := j.Bare().WithLocal(local[i+1:])
 	if err != nil {
 		return "", jid.JID{}, false
 	}
@@ -45,17 +50,27 @@ func Channel(sender jid.JID) jid.JID {
 }
 
 // Encode returns the encoded participant JID participant#channel@service for a
-// channel's bare JID. It fails when the result is not a valid JID or the
-// participant id is not acceptable to Split.
+// channel's bare JID. It fails when the result is not a valid JID, the
+// participant id is not acceptable to Split, or channel has no localpart.
 func Encode(participant string, channel jid.JID) (jid.JID, error) {
 	if participant == "" || strings.ContainsAny(participant, "#/@") {
 		return jid.JID{}, errInvalidParticipant
 	}
-	return jid.New(participant+"#"+channel.Localpart(), channel.Domainpart(), "")
+	if channel.Localpart() == "" {
+		return jid.JID{}, errNoChannelName
+	}
+	encoded, err := channel.Bare().WithLocal(participant + "#" + channel.Localpart())
+	if err != nil {
+		return jid.JID{}, err
+	}
+	return encoded, nil
 }
 
 type constError string
 
 func (e constError) Error() string { return string(e) }
 
-const errInvalidParticipant = constError("mixjid: participant id must be non-empty and contain no '#', '/' or '@'")
+const (
+	errInvalidParticipant = constError("mixjid: participant id must be non-empty and contain no '#', '/' or '@'")
+	errNoChannelName      = constError("mixjid: channel JID has no localpart")
+)

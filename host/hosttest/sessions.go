@@ -1,0 +1,294 @@
+package hosttest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"mellium.im/xmpp/jid"
+
+	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/kit"
+)
+
+// SessionsHarness is a session registry under test and the means to change
+// which sessions are online, which host.Sessions leaves to the host.
+type SessionsHarness struct {
+	// Sessions is the registry under test.
+	Sessions host.Sessions
+	// Flags records per-session flags in the same registry. If nil,
+	// Sessions must implement host.FlagSetter.
+	Flags host.FlagSetter
+	// Online brings the session with the given full JID online, as binding
+	// a resource does.
+	Online func(session jid.JID) error
+	// Offline ends the session with the given full JID, as a disconnect
+	// does.
+	Offline func(session jid.JID) error
+}
+
+// RunSessions tests the registry of the harness returned by newHarness
+// against the contract documented on host.Sessions and host.FlagSetter, in
+// subtests. newHarness is called once per subtest and must return a
+// registry with no session online; it may register cleanups on t.
+//
+// The kit does not assume the flags of a session that just came online:
+// it only checks that setting and clearing them works per session.
+func RunSessions(t *testing.T, newHarness func(t *testing.T) SessionsHarness) {
+	t.Helper()
+	runSessions(kit.FromTesting(t), kit.Adapt(newHarness))
+}
+
+// JIDs the kit uses, from XEP-0405's examples.
+var (
+	hag66          = jid.MustParse("hag66@shakespeare.example")
+	hag66Laptop    = jid.MustParse("hag66@shakespeare.example/UUID-a1j/7533")
+	hag66Phone     = jid.MustParse("hag66@shakespeare.example/UUID-x4r/2491")
+	hag66Other     = jid.MustParse("hag66@shakespeare.example/desktop")
+	hag66Elsewhere = jid.MustParse("hag66@elsewhere.example/UUID-a1j/7533")
+	hag01Laptop    = jid.MustParse("hag01@shakespeare.example/UUID-c8y/1573")
+)
+
+// Sizes of the concurrency subtest.
+const sessionWorkers = 8
+
+type sessionsTest struct {
+	name string
+	f    func(t kit.T, h SessionsHarness)
+}
+
+var sessionsTests = []sessionsTest{
+	{"OfflineUserHasNoResources", testOfflineUser},
+	{"OnlineSessionsListed", testOnlineSessionsListed},
+	{"StableOrder", testStableOrder},
+	{"OfflineRemoves", testOfflineRemoves},
+	{"FlagsPerSession", testFlagsPerSession},
+	{"FlagsUnknownSession", testFlagsUnknownSession},
+	{"SnapshotStable", testSnapshotStable},
+	{"ConcurrentUse", testSessionsConcurrent},
+}
+
+func runSessions(t kit.T, newHarness func(kit.T) SessionsHarness) {
+	t.Helper()
+	for _, tc := range sessionsTests {
+		t.Run(tc.name, func(t kit.T) {
+			h := newHarness(t)
+			if h.Flags == nil {
+				f, ok := h.Sessions.(host.FlagSetter)
+				if !ok {
+					t.Fatalf("harness has no Flags and its Sessions (%T) is not a host.FlagSetter", h.Sessions)
+				}
+				h.Flags = f
+			}
+			if h.Sessions == nil || h.Online == nil || h.Offline == nil {
+				t.Fatalf("harness needs Sessions, Online and Offline")
+			}
+			tc.f(t, h)
+		})
+	}
+}
+
+func online(t kit.T, h SessionsHarness, sessions ...jid.JID) {
+	t.Helper()
+	for _, s := range sessions {
+		require.NoError(t, h.Online(s), "bringing %s online", s)
+	}
+}
+
+func offline(t kit.T, h SessionsHarness, sessions ...jid.JID) {
+	t.Helper()
+	for _, s := range sessions {
+		require.NoError(t, h.Offline(s), "taking %s offline", s)
+	}
+}
+
+func resources(t kit.T, h SessionsHarness, user jid.JID) []host.Resource {
+	t.Helper()
+	rs, err := h.Sessions.Resources(t.Context(), user)
+	require.NoError(t, err, "Resources(%s)", user)
+	return rs
+}
+
+func fullJIDs(rs []host.Resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.JID.String()
+	}
+	return out
+}
+
+func strs(js ...jid.JID) []string {
+	out := make([]string, len(js))
+	for i, j := range js {
+		out[i] = j.String()
+	}
+	return out
+}
+
+// resource returns session's entry in Resources of its bare JID.
+func resource(t kit.T, h SessionsHarness, session jid.JID) host.Resource {
+	t.Helper()
+	for _, r := range resources(t, h, session.Bare()) {
+		if r.JID.Equal(session) {
+			return r
+		}
+	}
+	t.Fatalf("Resources(%s) does not list online session %s", session.Bare(), session)
+	return host.Resource{}
+}
+
+func testOfflineUser(t kit.T, h SessionsHarness) {
+	require.Empty(t, resources(t, h, hag66), "Resources of a user never online")
+	online(t, h, hag01Laptop)
+	require.Empty(t, resources(t, h, hag66), "Resources of a user never online while another is")
+}
+
+func testOnlineSessionsListed(t kit.T, h SessionsHarness) {
+	online(t, h, hag66Laptop, hag01Laptop, hag66Phone, hag66Elsewhere, hag66Other)
+	require.ElementsMatch(t, strs(hag66Laptop, hag66Phone, hag66Other), fullJIDs(resources(t, h, hag66)),
+		"Resources(%s) lists exactly the user's online sessions", hag66)
+	require.ElementsMatch(t, strs(hag01Laptop), fullJIDs(resources(t, h, hag01Laptop.Bare())), "Resources of another user")
+	require.ElementsMatch(t, strs(hag66Elsewhere), fullJIDs(resources(t, h, hag66Elsewhere.Bare())), "Resources of the same localpart on another domain")
+}
+
+func testStableOrder(t kit.T, h SessionsHarness) {
+	online(t, h, hag66Phone, hag66Laptop, hag66Other)
+	first := fullJIDs(resources(t, h, hag66))
+	require.Len(t, first, 3)
+	require.Equal(t, first, fullJIDs(resources(t, h, hag66)), "order of Resources called twice")
+	require.NoError(t, h.Flags.SetMIXCapable(t.Context(), hag66Laptop, true))
+	require.NoError(t, h.Flags.SetAnnotate(t.Context(), hag66Other, true))
+	require.Equal(t, first, fullJIDs(resources(t, h, hag66)), "order of Resources after setting flags")
+}
+
+func testOfflineRemoves(t kit.T, h SessionsHarness) {
+	online(t, h, hag66Laptop, hag66Phone, hag66Other)
+	offline(t, h, hag66Phone)
+	require.ElementsMatch(t, strs(hag66Laptop, hag66Other), fullJIDs(resources(t, h, hag66)), "Resources after one session went offline")
+	offline(t, h, hag66Laptop, hag66Other)
+	require.Empty(t, resources(t, h, hag66), "Resources after every session went offline")
+	online(t, h, hag66Phone)
+	require.ElementsMatch(t, strs(hag66Phone), fullJIDs(resources(t, h, hag66)), "Resources after a session came back")
+}
+
+func testFlagsPerSession(t kit.T, h SessionsHarness) {
+	ctx := t.Context()
+	online(t, h, hag66Laptop, hag66Phone, hag66Elsewhere)
+	// Start from known flags, whatever the host sets when a session binds.
+	require.NoError(t, h.Flags.SetMIXCapable(ctx, hag66Laptop, false))
+	require.NoError(t, h.Flags.SetAnnotate(ctx, hag66Laptop, false))
+	others := map[string]host.Resource{}
+	for _, s := range []jid.JID{hag66Phone, hag66Elsewhere} {
+		others[s.String()] = resource(t, h, s)
+	}
+	checkOthers := func(when string) {
+		t.Helper()
+		for _, s := range []jid.JID{hag66Phone, hag66Elsewhere} {
+			require.Equal(t, others[s.String()], resource(t, h, s), "flags of %s after %s on %s", s, when, hag66Laptop)
+		}
+	}
+	for _, tc := range []struct {
+		op            string
+		set           func() error
+		mix, annotate bool
+	}{
+		{"SetMIXCapable(true)", func() error { return h.Flags.SetMIXCapable(ctx, hag66Laptop, true) }, true, false},
+		{"SetAnnotate(true)", func() error { return h.Flags.SetAnnotate(ctx, hag66Laptop, true) }, true, true},
+		{"SetMIXCapable(false)", func() error { return h.Flags.SetMIXCapable(ctx, hag66Laptop, false) }, false, true},
+		{"SetAnnotate(false)", func() error { return h.Flags.SetAnnotate(ctx, hag66Laptop, false) }, false, false},
+	} {
+		require.NoError(t, tc.set(), tc.op)
+		r := resource(t, h, hag66Laptop)
+		require.Equal(t, tc.mix, r.MIXCapable, "MIXCapable of %s after %s", hag66Laptop, tc.op)
+		require.Equal(t, tc.annotate, r.Annotate, "Annotate of %s after %s", hag66Laptop, tc.op)
+		checkOthers(tc.op)
+	}
+}
+
+func testFlagsUnknownSession(t kit.T, h SessionsHarness) {
+	ctx := t.Context()
+	online(t, h, hag66Laptop, hag66Phone)
+	offline(t, h, hag66Phone)
+	for _, s := range []jid.JID{hag01Laptop, hag66Other, hag66Phone, hag66Elsewhere} {
+		for _, op := range []struct {
+			name string
+			err  error
+		}{
+			{"SetMIXCapable", h.Flags.SetMIXCapable(ctx, s, true)},
+			{"SetAnnotate", h.Flags.SetAnnotate(ctx, s, true)},
+		} {
+			if !errors.Is(op.err, host.ErrNoSession) {
+				t.Fatalf("%s(%s) of a session that is not online: got error %v, want host.ErrNoSession (errors.Is)", op.name, s, op.err)
+			}
+		}
+	}
+	require.ElementsMatch(t, strs(hag66Laptop), fullJIDs(resources(t, h, hag66)), "Resources after setting flags of sessions not online")
+	require.Empty(t, resources(t, h, hag01Laptop.Bare()), "Resources of a user whose flags were set while offline")
+}
+
+func testSnapshotStable(t kit.T, h SessionsHarness) {
+	online(t, h, hag66Laptop, hag66Phone)
+	rs := resources(t, h, hag66)
+	want := fullJIDs(rs)
+	wantFlags := make([]bool, len(rs))
+	for i := range rs {
+		wantFlags[i] = rs[i].MIXCapable
+	}
+	require.NoError(t, h.Flags.SetMIXCapable(t.Context(), hag66Laptop, !resource(t, h, hag66Laptop).MIXCapable))
+	online(t, h, hag66Other)
+	require.NoError(t, h.Offline(hag66Phone))
+	require.Equal(t, want, fullJIDs(rs), "a slice returned by Resources changed when the sessions changed afterwards")
+	for i := range rs {
+		require.Equal(t, wantFlags[i], rs[i].MIXCapable, "a slice returned by Resources changed when a flag changed afterwards")
+	}
+}
+
+// testSessionsConcurrent runs workers that each bring their own session
+// online, set its flags and read the user's resources; every other worker
+// takes its session offline again.
+func testSessionsConcurrent(t kit.T, h SessionsHarness) {
+	ctx := t.Context()
+	errs := make([]error, sessionWorkers)
+	session := func(w int) jid.JID { return jid.MustParse(fmt.Sprintf("hag66@shakespeare.example/worker-%d", w)) }
+	var wg sync.WaitGroup
+	for w := range sessionWorkers {
+		wg.Go(func() {
+			s := session(w)
+			errs[w] = func() error {
+				if err := h.Online(s); err != nil {
+					return fmt.Errorf("online: %w", err)
+				}
+				if err := h.Flags.SetMIXCapable(ctx, s, true); err != nil {
+					return fmt.Errorf("SetMIXCapable: %w", err)
+				}
+				if _, err := h.Sessions.Resources(ctx, hag66); err != nil {
+					return fmt.Errorf("Resources: %w", err)
+				}
+				if err := h.Flags.SetAnnotate(ctx, s, true); err != nil {
+					return fmt.Errorf("SetAnnotate: %w", err)
+				}
+				if w%2 == 1 {
+					if err := h.Offline(s); err != nil {
+						return fmt.Errorf("offline: %w", err)
+					}
+				}
+				return nil
+			}()
+		})
+	}
+	wg.Wait()
+	var want []string
+	for w, err := range errs {
+		require.NoError(t, err, "worker %d", w)
+		if w%2 == 0 {
+			want = append(want, session(w).String())
+		}
+	}
+	rs := resources(t, h, hag66)
+	require.ElementsMatch(t, want, fullJIDs(rs), "Resources after %d concurrent workers", sessionWorkers)
+	for _, r := range rs {
+		require.True(t, r.MIXCapable && r.Annotate, "flags of %s set concurrently: MIXCapable %v, Annotate %v", r.JID, r.MIXCapable, r.Annotate)
+	}
+}
