@@ -1,0 +1,281 @@
+package blocking
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/xml"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp/disco/info"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/host"
+)
+
+// DefaultTimeout bounds the work of one blocking command when no
+// WithTimeout option is given.
+const DefaultTimeout = 10 * time.Second
+
+// errNoSender reports a request the host handed over without from.
+var errNoSender = fmt.Errorf("blocking: command without from: %w", host.ErrNoSender)
+
+// Handler answers XEP-0191 blocking commands from a user's clients over a
+// Store, for hosts that have no blocking command of their own: blocklist
+// retrieval (§3.2), block (§3.3), unblock (§3.4) and unblock all (§3.5).
+// Each change is pushed to all the user's online resources, in the order the
+// changes were made. Build it with NewHandler; it is safe for concurrent use.
+//
+// The commands of one user run one at a time, and each delivers its pushes
+// and then its answer before the next one starts: a resource sees pushes and
+// answers in the order the blocklist changed, and the blocklist in an answer
+// to a retrieval includes every change pushed before it. Everything is
+// delivered through the Router while that user's lock is held: the Router
+// must queue rather than wait for the session it delivers to (as a mellium
+// Session.Send from within that session's own handler would).
+//
+// XEP-0191 asks for pushes only to the resources "that have requested the
+// blocklist"; the Handler cannot see which sessions did, so it pushes to
+// every online resource, as the host's Sessions lists them. Clients answer
+// pushes with IQ results addressed to the user's bare JID, which the host
+// drops.
+//
+// The Handler does not send the presence that XEP-0191 §3.3 and §3.4 ask for
+// on block and unblock: that is the host's presence engine's job.
+type Handler struct {
+	store    Store
+	sessions host.Sessions
+	router   host.Router
+	logger   *slog.Logger
+	timeout  time.Duration
+	locks    *userLocks
+}
+
+// HandlerOption configures a Handler.
+type HandlerOption func(*Handler)
+
+// WithLogger makes the handler log to l: refused commands at debug level,
+// failed pushes at warning level, storage failures and commands that ran out
+// of time at error level. A nil l (the default) discards everything.
+func WithLogger(l *slog.Logger) HandlerOption {
+	return func(h *Handler) {
+		if l != nil {
+			h.logger = l
+		}
+	}
+}
+
+// WithTimeout bounds the work of each command (waiting for the user's other
+// commands, storage, pushes) to d, so that the client is answered in bounded
+// time. The default is DefaultTimeout; d <= 0 keeps it.
+func WithTimeout(d time.Duration) HandlerOption {
+	return func(h *Handler) {
+		if d > 0 {
+			h.timeout = d
+		}
+	}
+}
+
+// NewHandler returns a Handler that keeps blocklists in store and delivers
+// answers and pushes through router, pushes to the resources that sessions
+// lists. store, sessions and router are required: NewHandler panics if one
+// is nil.
+func NewHandler(store Store, sessions host.Sessions, router host.Router, opts ...HandlerOption) *Handler {
+	if store == nil || sessions == nil || router == nil {
+		panic("blocking: NewHandler needs a Store, a host.Sessions and a host.Router")
+	}
+	h := &Handler{
+		store:    store,
+		sessions: sessions,
+		router:   router,
+		logger:   slog.New(slog.DiscardHandler),
+		timeout:  DefaultTimeout,
+		locks:    newUserLocks(),
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// HandleIQ handles one blocking command and answers it through the Router:
+// an IQ result, or an IQ error, to iq.From, from the entity the command was
+// addressed to (the user's bare JID for a command without to, as XEP-0191
+// commands are sent), with the request's id. It is the entry point for any
+// host: call it for IQs of type get or set whose payload is in the
+// urn:xmpp:blocking namespace. IQs of type result or error are not commands:
+// HandleIQ reads nothing and answers nothing (RFC 6120 §8.2.3).
+//
+// iq.From must be the requesting session's JID as the host stamped it (RFC
+// 6120 §8.1.2.1); the blocklist is that of its bare JID. iq.To must be
+// empty (the XEP-0191 way), the user's bare JID or the user's domain.
+// payload yields the IQ's children: the payload element (<blocklist/>,
+// <block/> or <unblock/> in the urn:xmpp:blocking namespace) from its start
+// token to its end token. HandleIQ reads it to the end before acting, so an
+// invalid command is answered with a stanza error (jid-malformed for an
+// invalid item JID, bad-request for a malformed command, forbidden for
+// another user's blocklist) and changes nothing. A failing Store, or a
+// command that waited longer than the timeout for the user's other
+// commands, is answered internal-server-error.
+//
+// After a block or unblock that changed the blocklist, HandleIQ pushes the
+// change to all the user's online resources (the requester included) and
+// only then routes the result, so that a client holds the change by the time
+// it learns that its command succeeded. A failed push is logged and does not
+// fail the command, which has taken effect.
+//
+// The error wraps host.ErrNoSender when the host stamped no from, or the Router's failure to deliver the answer.
+func (h *Handler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
+	return h.serve(ctx, iq, payload, h.router.Route)
+}
+
+// replyFunc delivers the answer to a command: through the Router for
+// HandleIQ, into the session's stream for the mux adapter.
+type replyFunc func(ctx context.Context, to jid.JID, answer xml.TokenReader) error
+
+// serve is HandleIQ with the delivery of the answer left to reply.
+func (h *Handler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply replyFunc) error {
+	if iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
+		return nil
+	}
+	if iq.From.Equal(jid.JID{}) {
+		return errNoSender
+	}
+	// The request's header as answered: addressed to the entity the answer
+	// comes from, in no namespace, so that the answer is in the stanza
+	// namespace of whatever stream it is written into.
+	req := stanza.IQ{ID: iq.ID, From: iq.From, To: iq.To}
+	if req.To.Equal(jid.JID{}) && iq.From.Localpart() != "" {
+		req.To = iq.From.Bare()
+	}
+	cmd, serr := parseRequest(iq.Type, payload)
+	if serr == nil {
+		serr = checkAddresses(iq)
+	}
+	if serr != nil {
+		h.logger.DebugContext(ctx, "blocking: refused command",
+			"from", iq.From.String(), "id", iq.ID, "error", serr.Error())
+		return reply(ctx, iq.From, req.Error(*serr))
+	}
+
+	// The work is bounded by the timeout; the answer is routed under the
+	// caller's ctx, so that a command that ran out of time is still answered.
+	work, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	user := iq.From.Bare()
+	unlock, err := h.locks.lock(work, user.String())
+	if err != nil {
+		return reply(ctx, iq.From, h.internalError(ctx, req, err))
+	}
+	defer unlock()
+	result, err := h.run(work, user, cmd)
+	if err != nil {
+		return reply(ctx, iq.From, h.internalError(ctx, req, err))
+	}
+	return reply(ctx, iq.From, req.Result(result))
+}
+
+// ForFeatures implements info.FeatureIter: the handler's feature is
+// urn:xmpp:blocking on the server (XEP-0191 §3.1).
+func (h *Handler) ForFeatures(node string, f func(info.Feature) error) error {
+	if node != "" {
+		return nil
+	}
+	return f(info.Feature{Var: NS})
+}
+
+// checkAddresses accepts commands from a user's session to the user's
+// server: no to, the user's bare JID or the user's domain.
+func checkAddresses(iq stanza.IQ) *stanza.Error {
+	if iq.From.Localpart() == "" {
+		return &stanza.Error{
+			Type:      stanza.Auth,
+			Condition: stanza.Forbidden,
+			Text:      text("blocking commands must come from a user's session"),
+		}
+	}
+	to := iq.To
+	if to.Equal(jid.JID{}) || to.Equal(iq.From.Bare()) || to.Equal(iq.From.Domain()) {
+		return nil
+	}
+	return &stanza.Error{
+		Type:      stanza.Auth,
+		Condition: stanza.Forbidden,
+		Text:      text("a user can manage only their own blocklist"),
+	}
+}
+
+// run carries out cmd for user, whose lock the caller holds, pushes what
+// changed, and returns the payload of the result.
+func (h *Handler) run(ctx context.Context, user jid.JID, cmd request) (xml.TokenReader, error) {
+	if cmd.op == opList {
+		items, err := h.store.Items(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		return command("blocklist", items), nil
+	}
+	name, apply := "block", h.store.Block
+	if cmd.op == opUnblock {
+		name, apply = "unblock", h.store.Unblock
+	}
+	changed, err := apply(ctx, user, cmd.items...)
+	if err != nil || len(changed) == 0 {
+		return nil, err
+	}
+	if cmd.op == opUnblock && len(cmd.items) == 0 {
+		// Unblock all is pushed as an empty <unblock/> (XEP-0191 §3.5).
+		changed = nil
+	}
+	h.push(ctx, user, name, changed)
+	return nil, nil
+}
+
+// push sends an IQ set with the command to each of user's online resources
+// (XEP-0191 §3.3–3.5), from the user's bare JID as RFC 6121 §2.1.6 has it
+// for roster pushes.
+func (h *Handler) push(ctx context.Context, user jid.JID, name string, items []jid.JID) {
+	resources, err := h.sessions.Resources(ctx, user)
+	if err != nil {
+		h.logger.WarnContext(ctx, "blocking: cannot list resources for pushes",
+			"user", user.String(), "error", err)
+		return
+	}
+	for _, r := range resources {
+		iq := stanza.IQ{ID: rand.Text(), Type: stanza.SetIQ, From: user, To: r.JID}
+		if err := h.router.Route(ctx, r.JID, iq.Wrap(command(name, items))); err != nil {
+			h.logger.WarnContext(ctx, "blocking: push failed",
+				"to", r.JID.String(), "command", name, "error", err)
+		}
+	}
+}
+
+// internalError logs err and returns the internal-server-error answer to
+// req.
+func (h *Handler) internalError(ctx context.Context, req stanza.IQ, err error) xml.TokenReader {
+	h.logger.ErrorContext(ctx, "blocking: command failed",
+		"user", req.From.Bare().String(), "id", req.ID, "error", err)
+	return req.Error(stanza.Error{
+		Type:      stanza.Wait,
+		Condition: stanza.InternalServerError,
+		Text:      text("the blocklist could not be read or changed; try again later"),
+	})
+}
+
+// command returns <name xmlns='urn:xmpp:blocking'> with an <item/> child for
+// each of items.
+func command(name string, items []jid.JID) xml.TokenReader {
+	children := make([]xml.TokenReader, len(items))
+	for i, j := range items {
+		children[i] = xmlstream.Wrap(nil, xml.StartElement{
+			Name: xml.Name{Space: NS, Local: "item"},
+			Attr: []xml.Attr{{Name: xml.Name{Local: "jid"}, Value: j.String()}},
+		})
+	}
+	return xmlstream.Wrap(xmlstream.MultiReader(children...), xml.StartElement{
+		Name: xml.Name{Space: NS, Local: name},
+	})
+}
