@@ -1,0 +1,198 @@
+package archive
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"mellium.im/xmpp/disco/info"
+	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/host"
+)
+
+// NSMAM is the XEP-0313 Message Archive Management namespace and feature.
+const NSMAM = "urn:xmpp:mam:2"
+
+// Page sizes of a MAMHandler whose MAMConfig leaves them zero.
+const (
+	// DefaultPageSize is the number of results of a query without RSM
+	// <max/>.
+	DefaultPageSize = 50
+	// DefaultMaxPageSize is the most results one query gets, whatever its
+	// <max/> asks for.
+	DefaultMaxPageSize = 250
+)
+
+// errNoSender reports a request the host handed over without from.
+var errNoSender = fmt.Errorf("archive: MAM query without the requester's full JID: %w", host.ErrNoSender)
+
+// MAMConfig configures a MAMHandler. Store and Router are required.
+type MAMConfig struct {
+	// Store is the archive queried.
+	Store Store
+	// Router delivers the result messages and the IQ answer to the
+	// requesting client, in that order; it must keep the order of the
+	// stanzas it is given for one recipient.
+	Router host.Router
+	// PageSize is the number of results of a query without RSM <max/>;
+	// zero means DefaultPageSize, or MaxPageSize if that is smaller.
+	PageSize int
+	// MaxPageSize bounds the results of any one query (XEP-0313 §4.3.1: the
+	// server may limit them); zero means DefaultMaxPageSize.
+	MaxPageSize int
+	// Logger receives store and delivery failures at warning level. Nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// MAMHandler answers XEP-0313 (urn:xmpp:mam:2) queries of a user's own
+// archive from a Store, for hosts that have no MAM service of their own. It
+// supports what every MAM server must (XEP-0313 §4.1, §5): filtering by
+// with, start and end; XEP-0059 paging with max, after and before, including
+// an empty <before/> for the last page; and form discovery with an IQ of
+// type get. It does not advertise urn:xmpp:mam:2#extended, so it refuses
+// before-id, after-id, ids, flipped pages and metadata requests.
+//
+// A query is answered with one <message/> per result, each carrying
+// <result xmlns='urn:xmpp:mam:2' queryid='…' id='…'> around
+// <forwarded xmlns='urn:xmpp:forward:0'> with a XEP-0203 <delay/> and the
+// archived message; then the IQ result with <fin/>, whose complete='true'
+// marks the last page in the direction of paging, and an RSM <set/> with
+// first, last and count. Everything goes to the requesting full JID, from
+// the user's bare JID, which is the archive's address (XEP-0313 §3.2.1).
+//
+// Errors are answered as XEP-0313 and RFC 6120 name them: forbidden for a
+// query of another user's archive, bad-request for a malformed query,
+// feature-not-implemented for an unsupported field or feature,
+// item-not-found for an after or before id not in the archive
+// (§4.3.2), internal-server-error when the store fails, and
+// service-unavailable for an IQ payload that is not a MAM query.
+//
+// A MAMHandler is safe for concurrent use. Create it with NewMAMHandler.
+type MAMHandler struct {
+	store       Store
+	router      host.Router
+	pageSize    int
+	maxPageSize int
+	log         *slog.Logger
+}
+
+// NewMAMHandler returns a MAMHandler for c.
+func NewMAMHandler(c MAMConfig) (*MAMHandler, error) {
+	switch {
+	case c.Store == nil || c.Router == nil:
+		return nil, errors.New("archive: MAMConfig needs Store and Router")
+	case c.PageSize < 0 || c.MaxPageSize < 0:
+		return nil, errors.New("archive: MAMConfig page sizes must not be negative")
+	}
+	h := &MAMHandler{store: c.Store, router: c.Router, pageSize: c.PageSize, maxPageSize: c.MaxPageSize, log: c.Logger}
+	if h.maxPageSize == 0 {
+		h.maxPageSize = DefaultMaxPageSize
+	}
+	if h.pageSize == 0 {
+		h.pageSize = min(DefaultPageSize, h.maxPageSize)
+	}
+	if h.pageSize > h.maxPageSize {
+		return nil, errors.New("archive: MAMConfig PageSize exceeds MaxPageSize")
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h, nil
+}
+
+// HandleIQ answers one IQ whose payload is a MAM <query/>. It is the entry
+// point for any host: call it for IQs of type get or set with a
+// {urn:xmpp:mam:2}query payload addressed to a local user's bare JID or to
+// no one (the account itself).
+//
+// iq is the IQ's header, its From the session's authenticated full JID as
+// stamped by the host; payload yields the IQ's children (the tokens between
+// <iq> and </iq>) as an xml.Decoder yields them. HandleIQ reads payload up to
+// the end of the <query/> and may stop at the first problem it finds. IQs of
+// type result and error are ignored: they are never answered (RFC 6120
+// §8.2.3).
+//
+// The results and the answer are routed before HandleIQ returns. The error
+// wraps host.ErrNoSender when the host stamped no from, or the Router's failure to deliver; failures of the
+// store are answered to the client (internal-server-error) and logged.
+func (h *MAMHandler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
+	return h.serve(ctx, iq, payload, func(ctx context.Context, raw []byte) error {
+		return host.RouteBytes(ctx, h.router, iq.From, raw)
+	})
+}
+
+// serve answers iq through reply, which delivers one serialised stanza to
+// the requester.
+func (h *MAMHandler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply mamReply) error {
+	if iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
+		return nil
+	}
+	if iq.From.Resourcepart() == "" {
+		return errNoSender
+	}
+	a := mamAnswer{h: h, iq: iq, owner: iq.From.Bare(), reply: reply}
+	if iq.To.String() != "" && !iq.To.Equal(a.owner) {
+		return a.error(ctx, mamError(stanza.Auth, stanza.Forbidden, "only the owner may query an archive"))
+	}
+	start, err := mamPayload(payload)
+	if err != nil {
+		return a.error(ctx, err)
+	}
+	if iq.Type == stanza.GetIQ {
+		return a.form(ctx)
+	}
+	q, err := parseMAMQuery(start, payload)
+	if err != nil {
+		return a.error(ctx, err)
+	}
+	switch {
+	case q.query.Max < 0:
+		q.query.Max = h.pageSize
+	case q.query.Max > h.maxPageSize:
+		q.query.Max = h.maxPageSize
+	}
+	page, err := h.store.Query(ctx, a.owner, q.query)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return a.error(ctx, mamError(stanza.Cancel, stanza.ItemNotFound, "no message with that id in the archive"))
+	case err != nil:
+		h.log.WarnContext(ctx, "mixpam: MAM query failed", "owner", a.owner.String(), "err", err)
+		return a.error(ctx, mamError(stanza.Cancel, stanza.InternalServerError, "the archive is unavailable"))
+	}
+	return a.results(ctx, q, page)
+}
+
+// mamPayload returns the start of the IQ's payload, which must be a MAM
+// <query/>.
+func mamPayload(payload xml.TokenReader) (xml.StartElement, error) {
+	for {
+		tok, err := payload.Token()
+		if tok == nil {
+			if err == nil || err == io.EOF {
+				return xml.StartElement{}, mamBadRequest("the IQ has no payload")
+			}
+			return xml.StartElement{}, mamReadError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local != "query" || mamElementSpace(t) != NSMAM {
+				return xml.StartElement{}, mamError(stanza.Cancel, stanza.ServiceUnavailable, "not a MAM query")
+			}
+			return t, nil
+		case xml.EndElement:
+			return xml.StartElement{}, mamBadRequest("the IQ has no payload")
+		}
+	}
+}
+
+// ForFeatures implements mellium's info.FeatureIter with the feature the
+// handler gives the user's bare JID: urn:xmpp:mam:2 (XEP-0313 §7). The node
+// is ignored.
+func (h *MAMHandler) ForFeatures(_ string, f func(info.Feature) error) error {
+	return f(info.Feature{Var: NSMAM})
+}
