@@ -1,0 +1,121 @@
+package server
+
+import (
+	"context"
+	"slices"
+
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
+	"github.com/mixpam/mixpam/host"
+)
+
+// localDomain takes the stanzas the router has for the server's domain.
+type localDomain struct{ s *Server }
+
+// Deliver implements router.Deliverer.
+func (l localDomain) Deliver(ctx context.Context, p packet.Packet) error {
+	s := l.s
+	switch {
+	case p.To.Localpart() == "":
+		s.toServer(ctx, p)
+	case !s.cfg.Accounts.Exists(p.To.Localpart()):
+		// RFC 6121 §8.5.1: no such user. Presence is dropped silently.
+		if p.Kind != packet.Presence {
+			s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "no such user")
+		}
+	case s.blockedInbound(ctx, p):
+	case p.To.Resourcepart() != "":
+		s.toFullJID(ctx, p)
+	default:
+		s.toBareJID(ctx, p)
+	}
+	return nil
+}
+
+// toServer handles stanzas addressed to the server's domain (RFC 6120
+// §10.5.3.2 for a domain's own stanzas: the server answers IQs itself).
+func (s *Server) toServer(ctx context.Context, p packet.Packet) {
+	switch {
+	case p.IsRequest():
+		s.serverRequest(ctx, p)
+	case p.Kind == packet.Message:
+		s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "the server takes no messages")
+	}
+	// Presence, IQ answers nobody waited for, and errors are dropped.
+}
+
+// toFullJID delivers to one resource (RFC 6121 §8.5.3). When the resource is
+// not online, messages fall back to the bare JID rules (§8.5.3.2.1),
+// subscription presence is handled as for the bare JID, other presence is
+// dropped and IQ requests get service-unavailable.
+func (s *Server) toFullJID(ctx context.Context, p packet.Packet) {
+	if s.router.SendToSession(p.To, p.Raw) {
+		return
+	}
+	switch p.Kind {
+	case packet.Message:
+		if p.Type == string(stanza.GroupChatMessage) {
+			s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "the resource is not online")
+			return
+		}
+		s.toBareJID(ctx, p)
+	case packet.Presence:
+		if isSubscription(p.Type) {
+			s.toBareJID(ctx, p)
+		}
+	case packet.IQ:
+		if p.IsRequest() {
+			s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "the resource is not online")
+		}
+	}
+}
+
+// toBareJID delivers to an account (RFC 6121 §8.5.2, with XEP-0405 §2.2 for
+// groupchat from channels).
+func (s *Server) toBareJID(ctx context.Context, p packet.Packet) {
+	user := p.To.Bare()
+	switch p.Kind {
+	case packet.IQ:
+		if p.IsRequest() {
+			s.accountRequest(ctx, p, user)
+		}
+		// Answers to the bare JID that no exchange waited for are dropped.
+	case packet.Presence:
+		s.presenceToAccount(ctx, p, user)
+	case packet.Message:
+		switch stanza.MessageType(p.Type) {
+		case stanza.GroupChatMessage:
+			s.groupchat(ctx, p, user)
+		case stanza.HeadlineMessage:
+			s.toResources(ctx, user, p, false)
+		case stanza.ErrorMessage:
+			s.toResources(ctx, user, p, true)
+		default:
+			if !s.toResources(ctx, user, p, true) {
+				// No offline storage: RFC 6121 §8.5.2.2.1.
+				s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "the user is not online")
+			}
+		}
+	}
+}
+
+// toResources delivers a message to the user's available resources with
+// non-negative priority: all of them, or (highestOnly) those with the
+// highest priority (RFC 6121 §8.5.2.1.1). It reports whether any took it.
+func (s *Server) toResources(ctx context.Context, user jid.JID, p packet.Packet, highestOnly bool) bool {
+	resources, _ := s.sessions.Resources(ctx, user)
+	targets := slices.DeleteFunc(resources, func(r host.Resource) bool { return !r.Available || r.Priority < 0 })
+	if highestOnly && len(targets) > 0 {
+		top := slices.MaxFunc(targets, func(a, b host.Resource) int { return int(a.Priority) - int(b.Priority) }).Priority
+		targets = slices.DeleteFunc(targets, func(r host.Resource) bool { return r.Priority != top })
+	}
+	sent := false
+	for _, r := range targets {
+		if s.router.SendToSession(r.JID, p.Raw) {
+			sent = true
+		}
+	}
+	return sent
+}

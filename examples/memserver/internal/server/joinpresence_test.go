@@ -1,0 +1,65 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mixpam/mixpam/examples/memserver/internal/mixservice"
+	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
+	"github.com/mixpam/mixpam/examples/memserver/internal/server"
+	"github.com/mixpam/mixpam/examples/memserver/internal/testclient"
+	"github.com/mixpam/mixpam/host"
+)
+
+// channelPresenceOf matches presence the channel relays for the client
+// full, from its encoded participant JID (XEP-0403 §4.1), of type typ, with
+// the given texts in it.
+func channelPresenceOf(full, typ string, texts ...string) func(packet.Packet) bool {
+	contains := testclient.Contains(packet.Presence, append([]string{"<jid>" + full + "</jid>"}, texts...)...)
+	return func(p packet.Packet) bool {
+		return contains(p) && p.Type == typ && p.From.Domainpart() == mixDomain && p.From.Resourcepart() != ""
+	}
+}
+
+// TestJoinWhileOnline joins a channel with a MIX client that is already
+// online, on the real built-in MIX service, where another participant is
+// online (XEP-0405 §2.9, §2.9.3):
+//
+//   - the joiner gets the other participant's presence, which the channel
+//     sends right after the join, possibly before the roster holds the
+//     channel;
+//   - the other participant gets the joiner's presence without the joiner
+//     sending any after the join;
+//   - after leaving, the joiner's client is told the other participant's
+//     presence is gone.
+func TestJoinWhileOnline(t *testing.T) {
+	srv := testclient.Start(t, testclient.Options{
+		MIXDomain: mixDomain,
+		NewMIX: func(r host.RawRouter) server.MIXService {
+			return mixservice.New(mixservice.Config{Domain: mixDomain, Router: r})
+		},
+	})
+	alice := login(t, srv, "alice", true, "mix")
+	alice.Send(t, `<iq type="set" id="c1" to="`+mixDomain+`"><create xmlns="urn:xmpp:mix:core:1" channel="coven"/></iq>`)
+	require.Equal(t, "result", alice.Expect(t, "create result", testclient.ByID("c1")).Type)
+	require.Equal(t, "result", join(t, alice, "j1", coven).Type)
+	alice.Send(t, `<presence><status>brewing</status></presence>`)
+	alice.Expect(t, "alice's own channel presence", channelPresenceOf("alice@localhost/mix", "", "brewing"))
+
+	bob := login(t, srv, "bob", true, "mix")
+	bob.Send(t, `<presence><status>warming up</status></presence>`)
+	res := join(t, bob, "j2", coven)
+	require.Equal(t, "result", res.Type, raw(res))
+
+	bob.Expect(t, "alice's presence after bob's join", channelPresenceOf("alice@localhost/mix", "", "brewing"))
+	alice.Expect(t, "bob's presence after his join", channelPresenceOf("bob@localhost/mix", "", "warming up"))
+
+	bob.Send(t, `<iq type="set" id="l1"><client-leave xmlns="urn:xmpp:mix:pam:2" channel="`+coven+`"><leave xmlns="urn:xmpp:mix:core:1"/></client-leave></iq>`)
+	require.Equal(t, "result", bob.Expect(t, "leave result", testclient.ByID("l1")).Type)
+	gone := bob.Expect(t, "alice's presence gone", func(p packet.Packet) bool {
+		return p.Kind == packet.Presence && p.Type == "unavailable" && p.From.Domainpart() == mixDomain
+	})
+	require.Equal(t, "mix", gone.From.Resourcepart(), "from alice's encoded JID with her client's resource")
+	alice.Expect(t, "bob's unavailable presence", channelPresenceOf("bob@localhost/mix", "unavailable"))
+}

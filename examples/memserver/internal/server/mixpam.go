@@ -1,0 +1,320 @@
+package server
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/archive"
+	"github.com/mixpam/mixpam/blocking"
+	"github.com/mixpam/mixpam/disco"
+	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
+	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/pam"
+	"github.com/mixpam/mixpam/presence"
+	"github.com/mixpam/mixpam/roster"
+)
+
+// mixpamParts are the mixpam handlers the server is built from: this file
+// is the reference wiring of every package.
+type mixpamParts struct {
+	roster   *roster.Handler     // RFC 6121 roster, channel items, XEP-0405 §2.10 annotation
+	join     *pam.JoinHandler    // client-join / client-leave, XEP-0405 §2.6–2.8
+	fanOut   *pam.FanOut         // groupchat fan-out and archiving, XEP-0405 §2.2, §2.11
+	presence *presence.Handler   // presence to and from channels, XEP-0405 §2.9
+	block    *blocking.Handler   // XEP-0191 commands
+	filter   *blocking.Filter    // XEP-0191 made MIX-aware, XEP-0405 §2.12
+	account  *disco.Account      // disco#info on the account, XEP-0405 §2.4
+	resolver *disco.Resolver     // MIX capability of clients, XEP-0405 §2.1, XEP-0115
+	mam      *archive.MAMHandler // XEP-0313 queries of the archive, XEP-0405 §2.11
+}
+
+// newMixpam builds the mixpam handlers over the server's stores, sessions
+// and router.
+func (s *Server) newMixpam() (mixpamParts, error) {
+	var m mixpamParts
+	var err error
+	// One MIX-aware blocking filter for everything: the server's own
+	// delivery (blockedInbound, blockedOutbound), the fan-out and the
+	// presence handler, which sends presence to channels itself.
+	m.filter = blocking.NewFilter(blocking.StoreChecker(s.blocks))
+	m.roster = roster.NewHandler(s.rosters, s.sessions, s.router, roster.OnRemove(s.contactRemoved), roster.WithLogger(s.log))
+	m.presence = presence.New(s.sessions, s.router, s.rosters, presence.Blocking(m.filter), presence.Logger(s.log))
+	m.join, err = pam.NewJoinHandler(pam.JoinConfig{
+		Exchanger: s.router.Exchange(),
+		Roster:    m.roster,
+		Router:    s.router,
+		// After a join, the clients already online send their presence
+		// to the channel, and the channel is asked again for its own,
+		// which may have arrived before the roster held it (XEP-0405
+		// §2.9, §2.9.3).
+		Presence: m.presence,
+		Logger:   s.log,
+	})
+	if err != nil {
+		return m, err
+	}
+	m.fanOut, err = pam.NewFanOut(pam.FanOutConfig{
+		Sessions: s.sessions,
+		Router:   s.router,
+		Roster:   s.rosters,
+		Archive:  s.archive,
+		Block:    m.filter,
+		Logger:   s.log,
+	})
+	if err != nil {
+		return m, err
+	}
+	m.block = blocking.NewHandler(s.blocks, s.sessions, s.router, blocking.WithLogger(s.log))
+	m.account, err = disco.NewAccount(disco.AccountConfig{
+		Router:        s.router,
+		Features:      disco.Features{Archive: true},
+		OwnerFeatures: []string{blocking.NS, archive.NSMAM},
+		Authorizer:    disco.AuthorizerFunc(s.mayDiscover),
+		Logger:        s.log,
+	})
+	if err != nil {
+		return m, err
+	}
+	m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: s.archive, Router: s.router, Logger: s.log})
+	if err != nil {
+		return m, err
+	}
+	m.resolver, err = disco.NewResolver(disco.ResolverConfig{Exchanger: s.router.Exchange(), Logger: s.log})
+	return m, err
+}
+
+// mixpamRoutes registers the mixpam IQ handlers for accounts' bare JIDs.
+// Every one routes its own answer through the server's router.
+func (s *Server) mixpamRoutes(account map[xml.Name]iqRoute) {
+	m := s.mp
+	account[xml.Name{Space: ns.Roster, Local: "query"}] = iqRoute{fn: s.answered(m.roster.HandleIQ), ownerOnly: true}
+	account[xml.Name{Space: ns.PAM, Local: "client-join"}] = iqRoute{fn: s.answered(m.join.HandleIQ), ownerOnly: true}
+	account[xml.Name{Space: ns.PAM, Local: "client-leave"}] = iqRoute{fn: s.answered(m.join.HandleIQ), ownerOnly: true}
+	account[xml.Name{Space: archive.NSMAM, Local: "query"}] = iqRoute{fn: s.answered(m.mam.HandleIQ), ownerOnly: true}
+	for _, local := range []string{"blocklist", "block", "unblock"} {
+		account[xml.Name{Space: blocking.NS, Local: local}] = iqRoute{fn: s.answered(m.block.HandleIQ), ownerOnly: true}
+	}
+	account[xml.Name{Space: nsDiscoInfo, Local: "query"}] = iqRoute{fn: s.answered(m.account.HandleIQ)}
+}
+
+// mayDiscover admits to an account's disco#info the contacts it shares its
+// presence with (XEP-0030 §8): a roster item with subscription from or
+// both.
+func (s *Server) mayDiscover(ctx context.Context, account, requester jid.JID) (bool, error) {
+	it, err := s.rosters.Item(ctx, account, requester.Bare())
+	if errors.Is(err, roster.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !it.Channel && (it.Subscription == roster.From || it.Subscription == roster.Both), nil
+}
+
+// answered adapts a mixpam IQ handler (HandleIQ), which routes its own
+// answer through the server's router, so the adapter returns none. A
+// request the handler declines as not its own (disco.ErrNotHandled, not
+// expected for a request to a bare JID) is answered service-unavailable
+// here, so that every request gets an answer; any other error is a failure
+// of the host (the answer could not be routed) and is logged.
+func (s *Server) answered(handleIQ func(context.Context, stanza.IQ, xml.TokenReader) error) iqFunc {
+	return func(ctx context.Context, p packet.Packet) xml.TokenReader {
+		err := handleIQ(ctx, p.IQ(), p.Payload())
+		switch {
+		case errors.Is(err, disco.ErrNotHandled):
+			s.replyError(ctx, p, stanza.ServiceUnavailable, "")
+		case err != nil:
+			s.log.Debug("mixpam IQ handler failed", "from", p.From.String(), "id", p.ID, "err", err)
+		}
+		return nil
+	}
+}
+
+// groupchat hands a groupchat message for a user's bare JID to the fan-out
+// (XEP-0405 §2.2): archived, and delivered to every MIX-capable resource.
+func (s *Server) groupchat(ctx context.Context, p packet.Packet, user jid.JID) {
+	start, payload, err := p.Decoder()
+	if err != nil {
+		return
+	}
+	res, err := s.mp.fanOut.ServeMessage(ctx, start, payload)
+	if err != nil {
+		s.log.Debug("groupchat fan-out", "to", user.String(), "action", res.Action.String(), "err", err)
+	}
+	if res.Action == pam.FanOutPassed {
+		// Not for the fan-out: RFC 6121 §8.5.2.1.1 has no rule for
+		// groupchat to a bare JID but to refuse it.
+		s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "groupchat to a bare JID is only taken from joined channels")
+	}
+}
+
+// clientPresence tells the presence handler about a session's broadcast
+// presence, which goes to the user's channels if the client is MIX capable.
+func (s *Server) clientPresence(ctx context.Context, from jid.JID, p packet.Packet) {
+	if err := s.mp.presence.Outbound(ctx, p.Presence(), p.Payload()); err != nil {
+		s.log.Debug("presence to channels", "from", from.String(), "err", err)
+	}
+}
+
+// clientCaps finds out whether a client is MIX capable (XEP-0405 §2.1) when
+// its XEP-0115 caps change, or on its first presence: from the resolver's
+// cache, or by asking the client with disco#info (XEP-0369 §6.7). Asking
+// means waiting for the client, so it runs on a goroutine of its own, one
+// per session at most however often the caps change: it loops until it has
+// resolved the newest caps. When the client turns out MIX capable, its
+// current presence goes to the presence handler again, which then brings
+// the client online in its channels.
+func (s *Server) clientCaps(sess *session, p packet.Packet) {
+	c, found, err := disco.ParseCaps(p.Payload())
+	if err != nil || !found {
+		c = disco.Caps{}
+	}
+	sess.mu.Lock()
+	same := sess.capsSeen && sess.caps == c
+	sess.caps, sess.capsSeen = c, true
+	start := !same && !sess.capsBusy
+	if start {
+		sess.capsBusy = true
+	}
+	sess.mu.Unlock()
+	if start {
+		s.goConn(func() { s.resolveCaps(sess) })
+	}
+}
+
+// resolveCaps resolves the session's caps until they stop changing.
+func (s *Server) resolveCaps(sess *session) {
+	for {
+		sess.mu.Lock()
+		c := sess.caps
+		sess.mu.Unlock()
+		s.resolveCapsOnce(sess, c)
+		sess.capsOnce.Do(func() { close(sess.capsKnown) })
+		sess.mu.Lock()
+		done := sess.caps == c || sess.ctx.Err() != nil
+		if done {
+			sess.capsBusy = false
+		}
+		sess.mu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
+// resolveCapsOnce sets the session's MIX capability for caps c and, if it
+// is MIX capable, resends its current presence to its channels.
+func (s *Server) resolveCapsOnce(sess *session, c disco.Caps) {
+	ctx, cancel := context.WithTimeout(sess.ctx, handlerTimeout)
+	defer cancel()
+	if err := s.mp.resolver.Update(ctx, s.sessions, sess.jid, c); err != nil {
+		s.log.Debug("MIX capability unknown", "client", sess.jid.String(), "err", err)
+		return
+	}
+	if r, ok := s.sessions.Resource(sess.jid); !ok || !r.MIXCapable {
+		return
+	}
+	sess.chanMu.Lock()
+	defer sess.chanMu.Unlock()
+	if !s.router.IsBound(sess.jid, sess) {
+		return
+	}
+	if current, ok := s.sessionPresence(sess.jid); ok {
+		s.clientPresence(ctx, sess.jid, current)
+	}
+}
+
+// toChannels hands the session's broadcast presence to the presence
+// handler, in order with the resends of resolveCapsOnce.
+func (sess *session) toChannels(ctx context.Context, p packet.Packet) {
+	sess.chanMu.Lock()
+	defer sess.chanMu.Unlock()
+	sess.srv.clientPresence(ctx, sess.jid, p)
+}
+
+// channelPresence offers presence for a user's bare JID to the presence
+// handler and reports whether it was channel presence (dealt with).
+func (s *Server) channelPresence(ctx context.Context, p packet.Packet) bool {
+	handled, err := s.mp.presence.Inbound(ctx, p.Presence(), p.Payload())
+	if err != nil {
+		s.log.Debug("presence from channel", "from", p.From.String(), "err", err)
+	}
+	return handled
+}
+
+// sessionGone tells the mixpam handlers that a session ended.
+func (s *Server) sessionGone(ctx context.Context, full jid.JID) {
+	if err := s.mp.presence.Disconnected(ctx, full); err != nil {
+		s.log.Debug("presence on disconnect", "session", full.String(), "err", err)
+	}
+}
+
+// blockedInbound applies the MIX-aware blocking filter to a stanza for a
+// local account (XEP-0191 §3.3, XEP-0405 §2.12): blocked stanzas are not
+// delivered, requests and messages are answered service-unavailable, and
+// presence is dropped silently.
+func (s *Server) blockedInbound(ctx context.Context, p packet.Packet) bool {
+	user := p.To.Bare()
+	if p.From.String() == "" || p.From.Bare().Equal(user) {
+		return false
+	}
+	blocked, err := s.mp.filter.Blocked(ctx, user, blocking.Peer{JID: p.From, Groupchat: p.Type == string(stanza.GroupChatMessage)})
+	if err != nil || !blocked {
+		return false
+	}
+	if p.IsRequest() || p.Kind == packet.Message && p.Type != string(stanza.GroupChatMessage) {
+		s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "")
+	}
+	return true
+}
+
+// blockedOutbound refuses a stanza from the client to a JID the user
+// blocked (XEP-0191 §3.3): messages and IQ requests get the <blocked/> error,
+// presence is dropped.
+func (sess *session) blockedOutbound(ctx context.Context, p packet.Packet) bool {
+	user := sess.jid.Bare()
+	if p.To.String() == "" || p.To.Bare().Equal(user) || p.To.Localpart() == "" && p.To.Domainpart() == user.Domainpart() {
+		return false
+	}
+	blocked, err := sess.srv.mp.filter.Blocked(ctx, user, blocking.Peer{JID: p.To, Groupchat: p.Type == string(stanza.GroupChatMessage)})
+	if err != nil || !blocked {
+		return false
+	}
+	start, _, err := p.Decoder()
+	if err != nil {
+		return true
+	}
+	if r := blocking.BlockedError(start, nil); r != nil {
+		if reply, err := packet.Encode(r); err == nil {
+			sess.q.Send(reply.Raw)
+		}
+	}
+	return true
+}
+
+// WaitCapability waits until the MIX capability (XEP-0405 §2.1) of the
+// session bound to full has been found out once, after its first available
+// presence, and reports it. Tools and tests use it to know when channel
+// traffic starts reaching a client.
+func (s *Server) WaitCapability(ctx context.Context, full jid.JID) (bool, error) {
+	rs, ok := s.router.Lookup(full)
+	sess, isClient := rs.(*session)
+	if !ok || !isClient {
+		return false, host.ErrNoSession
+	}
+	select {
+	case <-sess.capsKnown:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	r, ok := s.sessions.Resource(full)
+	if !ok {
+		return false, host.ErrNoSession
+	}
+	return r.MIXCapable, nil
+}

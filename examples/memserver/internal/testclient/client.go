@@ -1,0 +1,344 @@
+package testclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"mellium.im/sasl"
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
+	"github.com/mixpam/mixpam/internal/ns"
+)
+
+// Timeout bounds every wait of a test client.
+const Timeout = 10 * time.Second
+
+// Client is a logged-in mellium client. Everything it receives is kept in
+// order; Expect takes stanzas out. It answers disco#info queries itself
+// (with urn:xmpp:mix:core:1 when MIX capable) and roster pushes with a
+// result; other requests get mellium's service-unavailable.
+type Client struct {
+	// JID is the bound full JID.
+	JID jid.JID
+	// Session is the mellium session.
+	Session *xmpp.Session
+
+	features    []string
+	silentDisco bool // leave disco#info queries unanswered
+
+	mu      sync.Mutex
+	inbox   []packet.Packet
+	changed chan struct{} // closed and replaced on every arrival
+	served  chan struct{} // closed when Serve returns
+
+	serveErr error // Serve's error, set before served is closed
+
+	received syncBuffer // every byte read from the server
+}
+
+// LoginOption configures Login.
+type LoginOption func(*loginConfig)
+
+type loginConfig struct {
+	resource    string
+	features    []string
+	mechanism   sasl.Mechanism
+	password    string
+	noPresence  bool
+	silentDisco bool
+}
+
+// SilentDisco makes the client leave disco#info queries unanswered, as a
+// hostile or broken client would; the queries are kept in its inbox.
+func SilentDisco() LoginOption { return func(c *loginConfig) { c.silentDisco = true } }
+
+// Resource asks to bind the given resource.
+func Resource(r string) LoginOption { return func(c *loginConfig) { c.resource = r } }
+
+// MIXCapable makes the client advertise urn:xmpp:mix:core:1 in its
+// disco#info (XEP-0369 §6.7).
+func MIXCapable() LoginOption {
+	return func(c *loginConfig) { c.features = append(c.features, ns.MIXCore) }
+}
+
+// Mechanism selects the SASL mechanism (default SCRAM-SHA-256).
+func Mechanism(m sasl.Mechanism) LoginOption { return func(c *loginConfig) { c.mechanism = m } }
+
+// Password overrides the account's password.
+func Password(pw string) LoginOption { return func(c *loginConfig) { c.password = pw } }
+
+// NoPresence leaves out the initial presence Login sends otherwise.
+func NoPresence() LoginOption { return func(c *loginConfig) { c.noPresence = true } }
+
+// Dial logs in name and returns the client, or the negotiation error.
+func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*Client, error) {
+	cfg := loginConfig{mechanism: sasl.ScramSha256, password: s.Passwords[name]}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return nil, err
+	}
+	features := []xmpp.StreamFeature{xmpp.SASL("", cfg.password, cfg.mechanism), bind(cfg.resource)}
+	state := xmpp.Secure
+	if s.ClientTLS != nil {
+		features = append([]xmpp.StreamFeature{xmpp.StartTLS(s.ClientTLS)}, features...)
+		state = 0
+	}
+	// The session lives on after ctx: ctx bounds only the negotiation, through
+	// the connection's deadline.
+	if d, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(d)
+	}
+	c := &Client{
+		features:    append([]string{"http://jabber.org/protocol/disco#info"}, cfg.features...),
+		silentDisco: cfg.silentDisco,
+		changed:     make(chan struct{}),
+		served:      make(chan struct{}),
+	}
+	origin := s.JID(name)
+	sess, err := xmpp.NewSession(context.WithoutCancel(ctx), s.Domain(), origin, conn, state, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
+		return xmpp.StreamConfig{Features: features, TeeIn: &c.received}
+	}))
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	c.JID, c.Session = sess.LocalAddr(), sess
+	go func() {
+		defer close(c.served)
+		c.serveErr = sess.Serve(xmpp.HandlerFunc(c.handle))
+	}()
+	if !cfg.noPresence {
+		if err := sess.Send(context.Background(), stanza.Presence{}.Wrap(nil)); err != nil {
+			_ = c.close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Login is Dial that fails the test on error and closes the client when the
+// test ends.
+func (s *Server) Login(t testing.TB, name string, opts ...LoginOption) *Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	c, err := s.Dial(ctx, name, opts...)
+	require.NoError(t, err, "login as %s", name)
+	t.Cleanup(func() { _ = c.close() })
+	return c
+}
+
+// handle records one incoming element and answers what a client answers.
+func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	p, err := packet.Encode(xmlstream.MultiReader(xmlstream.Token(*start), t))
+	if err != nil {
+		return err
+	}
+	if p.IsRequest() {
+		if name, ok := firstChild(p); ok {
+			switch name {
+			case xml.Name{Space: "http://jabber.org/protocol/disco#info", Local: "query"}:
+				if !c.silentDisco {
+					_, err := xmlstream.Copy(t, p.IQ().Result(c.info()))
+					return err
+				}
+			case xml.Name{Space: ns.Roster, Local: "query"}:
+				if _, err := xmlstream.Copy(t, p.IQ().Result(nil)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	c.mu.Lock()
+	c.inbox = append(c.inbox, p)
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+	return nil
+}
+
+// info renders the client's disco#info query.
+func (c *Client) info() xml.TokenReader {
+	var b strings.Builder
+	b.WriteString(`<query xmlns="http://jabber.org/protocol/disco#info"><identity category="client" type="pc"/>`)
+	for _, f := range c.features {
+		b.WriteString(`<feature var="` + f + `"/>`)
+	}
+	b.WriteString(`</query>`)
+	return xml.NewDecoder(strings.NewReader(b.String()))
+}
+
+// Send sends one stanza written as XML (in the client namespace, children
+// declaring their own).
+func (c *Client) Send(t testing.TB, raw string) {
+	t.Helper()
+	// No deadline: mellium's Send sets the connection's write deadline in
+	// the past when its context ends, racing with the next Send; a context
+	// that never ends avoids that.
+	require.NoError(t, c.Session.Send(context.Background(), xml.NewDecoder(strings.NewReader(raw))), "send %s", raw)
+}
+
+// Expect waits for the first received stanza, not yet taken, that match
+// accepts, takes it out of the inbox and returns it.
+func (c *Client) Expect(t testing.TB, what string, match func(packet.Packet) bool) packet.Packet {
+	t.Helper()
+	p, ok := c.wait(Timeout, match)
+	require.True(t, ok, "%s: no %s within %s; received: %s", c.JID, what, Timeout, c.dump())
+	return p
+}
+
+// ExpectNone checks that no stanza that match accepts is in the inbox now.
+// Use it after a later stanza proves earlier ones were processed.
+func (c *Client) ExpectNone(t testing.TB, what string, match func(packet.Packet) bool) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.inbox {
+		require.False(t, match(p), "%s: unexpected %s: %s", c.JID, what, p.Raw)
+	}
+}
+
+// Ping sends an XEP-0199 ping to the server and waits for the answer. The
+// server handles each client's stanzas in order and routes synchronously
+// into send queues, so: after a.Ping, everything a's earlier stanzas caused
+// is queued; after a.Ping then b.Ping, everything queued for b before is in
+// b's inbox. That is how tests show that something was not delivered.
+func (c *Client) Ping(t testing.TB) {
+	t.Helper()
+	id := "ping-" + randomID()
+	c.Send(t, `<iq type="get" id="`+id+`" to="`+c.JID.Domain().String()+`"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	c.Expect(t, "ping result", ByID(id))
+}
+
+func (c *Client) wait(d time.Duration, match func(packet.Packet) bool) (packet.Packet, bool) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		c.mu.Lock()
+		for i, p := range c.inbox {
+			if match(p) {
+				c.inbox = append(c.inbox[:i:i], c.inbox[i+1:]...)
+				c.mu.Unlock()
+				return p, true
+			}
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		select {
+		case <-changed:
+		case <-c.served:
+			// The stream is gone: check the inbox one last time.
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for i, p := range c.inbox {
+				if match(p) {
+					c.inbox = append(c.inbox[:i:i], c.inbox[i+1:]...)
+					return p, true
+				}
+			}
+			return packet.Packet{}, false
+		case <-timer.C:
+			return packet.Packet{}, false
+		}
+	}
+}
+
+// Ended waits until the client's stream has ended and returns mellium's
+// reason (a stream.Error when the server sent one).
+func (c *Client) Ended(t testing.TB) error {
+	t.Helper()
+	select {
+	case <-c.served:
+		return c.serveErr
+	case <-time.After(Timeout):
+		require.FailNow(t, "stream did not end", "%s", c.JID)
+		return nil
+	}
+}
+
+// Received returns every byte the client has read from the server (after
+// TLS), to check what a stream ended with.
+func (c *Client) Received() string { return c.received.String() }
+
+// WriteRaw writes bytes straight to the connection, bypassing mellium's
+// encoder, to send what a broken or hostile client would.
+func (c *Client) WriteRaw(t testing.TB, b string) {
+	t.Helper()
+	_, err := c.Session.Conn().Write([]byte(b))
+	require.NoError(t, err)
+}
+
+// Close ends the client's stream and waits for it.
+func (c *Client) Close(t testing.TB) {
+	t.Helper()
+	require.NoError(t, c.close())
+}
+
+func (c *Client) close() error {
+	err := c.Session.Close()
+	_ = c.Session.Conn().Close()
+	select {
+	case <-c.served:
+	case <-time.After(Timeout):
+	}
+	return ignoreClosed(err)
+}
+
+func (c *Client) dump() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b strings.Builder
+	for _, p := range c.inbox {
+		b.Write(p.Raw)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func firstChild(p packet.Packet) (xml.Name, bool) {
+	r := p.Payload()
+	for {
+		tok, err := r.Token()
+		if err != nil {
+			return xml.Name{}, false
+		}
+		if s, ok := tok.(xml.StartElement); ok {
+			return s.Name, true
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

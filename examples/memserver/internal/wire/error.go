@@ -1,0 +1,41 @@
+package wire
+
+import (
+	"mellium.im/xmpp/stream"
+
+	"github.com/mixpam/mixpam/internal/xmlenc"
+)
+
+// nsStreamErrors is the namespace of stream error conditions (RFC 6120 §4.9.3).
+const nsStreamErrors = "urn:ietf:params:xml:ns:xmpp-streams"
+
+// Error is a stream error (RFC 6120 §4.9): the stream is closed after it is
+// sent.
+type Error struct {
+	// Cond is the defined condition, one of mellium's stream error values
+	// such as stream.HostUnknown; only its Err field is used.
+	Cond stream.Error
+	// Text is a human-readable description, or "".
+	Text string
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if e.Text == "" {
+		return "stream error: " + e.Cond.Err
+	}
+	return "stream error: " + e.Cond.Err + ": " + e.Text
+}
+
+// Append appends the <stream:error/> element.
+func (e *Error) Append(dst []byte) []byte {
+	dst = append(dst, `<stream:error><`...)
+	dst = append(dst, e.Cond.Err...)
+	dst = append(dst, ` xmlns="`+nsStreamErrors+`"/>`...)
+	if e.Text != "" {
+		dst = append(dst, `<text xmlns="`+nsStreamErrors+`">`...)
+		dst = xmlenc.AppendEscaped(dst, e.Text, false)
+		dst = append(dst, `</text>`...)
+	}
+	return append(dst, `</stream:error>`...)
+}

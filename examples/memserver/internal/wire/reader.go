@@ -1,0 +1,272 @@
+// Package wire reads and writes the XML streams of RFC 6120 §4 on a
+// connection: stream headers, one top-level element at a time with a size
+// limit, stream errors, and an outgoing queue served by its own goroutine.
+//
+// It knows nothing about authentication or stanzas' meaning; the c2s and
+// component packages build their protocols on it.
+package wire
+
+import (
+	"bufio"
+	"encoding/xml"
+	"errors"
+	"io"
+
+	"mellium.im/xmpp/stream"
+)
+
+// NSStream is the namespace of the stream element (RFC 6120 §4.8.1).
+const NSStream = "http://etherx.jabber.org/streams"
+
+// errTooBig is returned by the byte reader once an element outgrows the limit.
+var errTooBig = errors.New("wire: element exceeds the size limit")
+
+// ErrStreamEnd is returned by Reader.Next when the peer closed its stream
+// with </stream:stream>.
+var ErrStreamEnd = errors.New("wire: stream closed by peer")
+
+// Reader reads an XML stream. Each call to Header or Next may consume at most
+// the reader's limit in bytes, so a peer cannot make the server buffer more
+// than that for one element (RFC 6120 §13.12 item 4).
+type Reader struct {
+	src   *limitReader
+	d     *xml.Decoder
+	limit int64
+}
+
+// NewReader returns a Reader of r whose elements may be at most limit bytes
+// long, counting from the end of the previous element.
+func NewReader(r io.Reader, limit int64) *Reader {
+	rd := &Reader{limit: limit}
+	rd.Reset(r)
+	return rd
+}
+
+// Reset makes the reader read a new stream from r, discarding anything
+// buffered: after STARTTLS, r is the TLS connection.
+func (r *Reader) Reset(src io.Reader) {
+	r.src = &limitReader{r: bufio.NewReader(src)}
+	r.Restart()
+}
+
+// Restart makes the reader expect a new stream header on the same bytes, as
+// after SASL success (RFC 6120 §6.4.6).
+func (r *Reader) Restart() {
+	r.d = xml.NewDecoder(r.src)
+	r.d.Strict = true
+}
+
+// Buffered reports how many bytes were received but not yet read. Before
+// STARTTLS it must be zero: bytes sent ahead of the TLS handshake would be
+// taken as if they had been protected (RFC 6120 §5.4.3.3).
+func (r *Reader) Buffered() int { return r.src.r.Buffered() }
+
+// Header reads the optional XML declaration and the opening stream tag.
+func (r *Reader) Header() (Header, error) {
+	if err := r.skipSpace(); err != nil {
+		return Header{}, err
+	}
+	for {
+		tok, err := r.d.Token()
+		if err != nil {
+			return Header{}, r.readErr(err)
+		}
+		switch t := tok.(type) {
+		case xml.ProcInst:
+			if t.Target != "xml" {
+				return Header{}, &Error{Cond: stream.RestrictedXML, Text: "processing instructions are not allowed"}
+			}
+		case xml.CharData:
+			if !isSpace(t) {
+				return Header{}, &Error{Cond: stream.NotWellFormed, Text: "text before the stream header"}
+			}
+		case xml.StartElement:
+			return parseHeader(t)
+		default:
+			return Header{}, &Error{Cond: stream.RestrictedXML, Text: "comments and directives are not allowed"}
+		}
+	}
+}
+
+// Next returns the next top-level element, skipping whitespace between
+// elements (whitespace keepalives, RFC 6120 §4.6.1). It returns ErrStreamEnd
+// when the peer closes its stream, an *Error for protocol violations, and
+// other errors for a broken connection.
+func (r *Reader) Next() (Element, error) {
+	if err := r.skipSpace(); err != nil {
+		return Element{}, err
+	}
+	for {
+		tok, err := r.d.Token()
+		if err != nil {
+			return Element{}, r.readErr(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if err := uniqueAttrs(t); err != nil {
+				return Element{}, err
+			}
+			return r.element(t)
+		case xml.EndElement:
+			return Element{}, ErrStreamEnd
+		default:
+			return Element{}, &Error{Cond: stream.RestrictedXML, Text: "comments, processing instructions and directives are not allowed"}
+		}
+	}
+}
+
+// skipSpace consumes whitespace (keepalives cost nothing against the size
+// limit) and checks that an element, or the stream's end, comes next: text
+// where a stanza must start is refused at once rather than buffered until
+// the next '<'. It then renews the size budget for what follows.
+func (r *Reader) skipSpace() error {
+	for {
+		b, err := r.src.r.Peek(1)
+		if err != nil {
+			return err
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			_, _ = r.src.r.ReadByte()
+			continue
+		case '<':
+			r.src.allow(r.limit)
+			return nil
+		}
+		return &Error{Cond: stream.NotWellFormed, Text: "text where an element must start"}
+	}
+}
+
+// element reads the rest of the element that start opened.
+func (r *Reader) element(start xml.StartElement) (Element, error) {
+	el := Element{Start: start.Copy()}
+	for depth := 1; ; {
+		tok, err := r.d.Token()
+		if err != nil {
+			return Element{}, r.readErr(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if err := uniqueAttrs(t); err != nil {
+				return Element{}, err
+			}
+			depth++
+			el.Inner = append(el.Inner, t.Copy())
+		case xml.EndElement:
+			depth--
+			if depth == 0 {
+				return el, nil
+			}
+			el.Inner = append(el.Inner, t)
+		case xml.CharData:
+			el.Inner = append(el.Inner, t.Copy())
+		default:
+			return Element{}, &Error{Cond: stream.RestrictedXML, Text: "comments, processing instructions and directives are not allowed"}
+		}
+	}
+}
+
+// readErr maps decoder errors to stream errors: the size limit to
+// policy-violation, errors of the connection to themselves, and anything
+// else the decoder found (syntax, an XML declaration other than 1.0) to
+// not-well-formed.
+func (r *Reader) readErr(err error) error {
+	switch {
+	case errors.Is(err, errTooBig) || errors.Is(r.src.err, errTooBig):
+		return &Error{Cond: stream.PolicyViolation, Text: "stanza too large"}
+	case r.src.err != nil:
+		// The connection failed or closed; the decoder's complaint is a
+		// consequence.
+		return r.src.err
+	}
+	var syn *xml.SyntaxError
+	if errors.As(err, &syn) {
+		return &Error{Cond: stream.NotWellFormed, Text: syn.Msg}
+	}
+	return &Error{Cond: stream.NotWellFormed, Text: err.Error()}
+}
+
+// uniqueAttrs checks that no attribute name appears twice in a start tag
+// (XML 1.0 §3.1 "Unique Att Spec", and Namespaces in XML §6.3 for names
+// resolved to the same namespace). encoding/xml accepts duplicates, and
+// readers disagree about which one counts: routing could read one from or to
+// and a serialiser keep the other, so a component could send as any JID.
+func uniqueAttrs(start xml.StartElement) error {
+	dup := func(a xml.Attr) error {
+		return &Error{Cond: stream.NotWellFormed, Text: "attribute " + a.Name.Local + " appears twice"}
+	}
+	if len(start.Attr) <= 8 {
+		for i, a := range start.Attr {
+			for _, b := range start.Attr[:i] {
+				if a.Name == b.Name {
+					return dup(a)
+				}
+			}
+		}
+		return nil
+	}
+	// Many attributes: a set keeps the check linear.
+	seen := make(map[xml.Name]struct{}, len(start.Attr))
+	for _, a := range start.Attr {
+		if _, ok := seen[a.Name]; ok {
+			return dup(a)
+		}
+		seen[a.Name] = struct{}{}
+	}
+	return nil
+}
+
+func isSpace(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// limitReader is the io.ByteReader the decoder reads from (so the decoder
+// adds no buffering of its own and every byte it consumes is counted). It
+// fails once more bytes than allowed have been read since the last allow.
+type limitReader struct {
+	r      *bufio.Reader
+	budget int64
+	err    error // the last error returned, for readErr
+}
+
+func (l *limitReader) allow(n int64) { l.budget = n }
+
+// ReadByte implements io.ByteReader, counting against the budget.
+func (l *limitReader) ReadByte() (byte, error) {
+	if l.budget <= 0 {
+		l.err = errTooBig
+		return 0, errTooBig
+	}
+	b, err := l.r.ReadByte()
+	if err != nil {
+		l.err = err
+		return 0, err
+	}
+	l.budget--
+	return b, nil
+}
+
+// Read is never used by xml.Decoder on an io.ByteReader, but keeps the
+// limit if anything else reads.
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.budget <= 0 {
+		l.err = errTooBig
+		return 0, errTooBig
+	}
+	if int64(len(p)) > l.budget {
+		p = p[:l.budget]
+	}
+	n, err := l.r.Read(p)
+	l.budget -= int64(n)
+	if err != nil {
+		l.err = err
+	}
+	return n, err
+}

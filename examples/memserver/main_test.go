@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mixpam/mixpam/examples/memserver/internal/testclient"
+)
+
+// TestRun starts the command as a user would, checks that its printout
+// says how to connect, talks to the address printed, and stops it.
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-tls", "off", "-user", "alice:secret", "-component", "irc.localhost=pw", "-component-listen", "127.0.0.1:0"}, w, io.Discard)
+		_ = w.Close()
+	}()
+
+	var banner []string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		banner = append(banner, sc.Text())
+		if strings.HasPrefix(sc.Text(), "Stop with") {
+			break
+		}
+	}
+	text := strings.Join(banner, "\n")
+	require.Contains(t, text, "XMPP domain localhost")
+	require.Contains(t, text, "alice@localhost  password secret")
+	require.Contains(t, text, "MIX service: mix.localhost")
+	require.Contains(t, text, "for irc.localhost")
+	addr := regexp.MustCompile(`clients on (\S+)`).FindStringSubmatch(text)
+	require.Len(t, addr, 2, text)
+
+	got := testclient.Raw(t, addr[1], `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'></stream:stream>`)
+	require.Contains(t, got, "<mechanism>SCRAM-SHA-256</mechanism>")
+
+	cancel()
+	require.NoError(t, <-done)
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+}
+
+func TestFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{nil, true},
+		{[]string{"-tls", "maybe"}, false},
+		{[]string{"-log", "trace"}, false},
+		{[]string{"-user", "alice"}, false},
+		{[]string{"-user", "alice:a", "-user", "alice:b"}, false},
+		{[]string{"-component", "irc.localhost"}, false},
+		{[]string{"-max-stanza", "10"}, false},
+		{[]string{"extra"}, false},
+	} {
+		o, err := parseFlags(tc.args, io.Discard)
+		if tc.ok {
+			require.NoError(t, err, tc.args)
+			require.Equal(t, "mix.localhost", o.mix)
+		} else {
+			require.Error(t, err, tc.args)
+		}
+	}
+}
