@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,26 @@ type Handler struct {
 	state   state
 	stats   counters
 	scratch sync.Pool // *scratch
+
+	// outLocks order what goes out on a user's behalf: Outbound,
+	// Disconnected and Joined each read a session's presence and send it,
+	// and a read-then-send must not be overtaken by a newer one, or a
+	// channel keeps a stale presence. Users share the striped locks; the
+	// state lock is not held while sending, so a router may still call back
+	// into Inbound synchronously.
+	outLocks    [outboundStripes]sync.Mutex
+	outLockSeed maphash.Seed
+}
+
+// outboundStripes is the number of locks users share for ordering their
+// outbound presence.
+const outboundStripes = 64
+
+// lockOutbound locks the outbound stripe of j's user and returns the unlock.
+func (h *Handler) lockOutbound(j jid.JID) func() {
+	mu := &h.outLocks[maphash.String(h.outLockSeed, j.Bare().String())%outboundStripes]
+	mu.Lock()
+	return mu.Unlock
 }
 
 // New returns a Handler that learns MIX capability from sessions, delivers
@@ -47,6 +68,7 @@ func New(sessions host.Sessions, router host.Router, rosters roster.Store, opts 
 		log:            slog.New(slog.DiscardHandler),
 		refreshTimeout: DefaultRefreshTimeout,
 		now:            time.Now,
+		outLockSeed:    maphash.MakeSeed(),
 		state: state{
 			maxPerUser: DefaultMaxPerUser,
 			maxEntries: DefaultMaxEntries,

@@ -69,6 +69,11 @@ import (
 // matching roster.ErrNotFound or roster.ErrNotChannel means that the roster
 // holds no channel item for channel, and nothing was sent.
 func (h *Handler) Joined(ctx context.Context, user, channel jid.JID) error {
+	defer h.lockOutbound(user)()
+	return h.joined(ctx, user, channel)
+}
+
+func (h *Handler) joined(ctx context.Context, user, channel jid.JID) error {
 	user, channel = user.Bare(), channel.Bare()
 	item, err := h.rosters.Item(ctx, user, channel)
 	switch {

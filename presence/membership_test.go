@@ -162,10 +162,16 @@ func TestJoinedWhileClientComesOnline(t *testing.T) {
 	}()
 	<-paused.entered
 	hs.join(coven, roster.From)
-	hs.joined(coven)
-	channelSays(hs, hecateIn, "", "<show>dnd</show>") // the answer to the refresh
+	// Joined waits for the Outbound under way: what goes out on a user's
+	// behalf is ordered, so neither can miss or overtake the other.
+	joined := make(chan error, 1)
+	go func() {
+		joined <- hs.h.Joined(context.Background(), jid.MustParse(userBare), jid.MustParse(coven))
+	}()
 	close(paused.release)
 	require.NoError(t, <-done)
+	require.NoError(t, <-joined)
+	channelSays(hs, hecateIn, "", "<show>dnd</show>") // the answer to the refresh
 
 	got := hs.deliveries()
 	require.NotEmpty(t, filter(to(got, coven), func(d delivered) bool { return d.From == mixClient }),

@@ -44,6 +44,11 @@ var errNotSession = errors.New("presence: outbound presence must come from a ses
 // The host must leave channel items (roster.Item.Channel) out of its own
 // RFC 6121 presence broadcast: Outbound is their broadcast.
 func (h *Handler) Outbound(ctx context.Context, p stanza.Presence, payload xml.TokenReader) error {
+	defer h.lockOutbound(p.From)()
+	return h.outbound(ctx, p, payload)
+}
+
+func (h *Handler) outbound(ctx context.Context, p stanza.Presence, payload xml.TokenReader) error {
 	if !p.To.Equal(jid.JID{}) || p.Type != stanza.AvailablePresence && p.Type != stanza.UnavailablePresence {
 		return nil
 	}
@@ -60,7 +65,7 @@ func (h *Handler) Outbound(ctx context.Context, p stanza.Presence, payload xml.T
 	if !capable {
 		// Presence of a session that is not MIX capable is none of the
 		// channels' business; one that stopped being capable leaves them.
-		return h.Disconnected(ctx, p.From)
+		return h.disconnected(ctx, p.From)
 	}
 	sc := h.getScratch()
 	defer h.putScratch(sc)
@@ -99,6 +104,11 @@ func (h *Handler) goOffline(ctx context.Context, p stanza.Presence, payload xml.
 // without it). Calling Disconnected for a session that already sent
 // unavailable presence, or was never online, does nothing.
 func (h *Handler) Disconnected(ctx context.Context, session jid.JID) error {
+	defer h.lockOutbound(session)()
+	return h.disconnected(ctx, session)
+}
+
+func (h *Handler) disconnected(ctx context.Context, session jid.JID) error {
 	if session.Resourcepart() == "" {
 		return errNotSession
 	}
