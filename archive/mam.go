@@ -118,8 +118,9 @@ func NewMAMHandler(c MAMConfig) (*MAMHandler, error) {
 // §8.2.3).
 //
 // The results and the answer are routed before HandleIQ returns. The error
-// wraps host.ErrNoSender when the host stamped no from, or the Router's failure to deliver; failures of the
-// store are answered to the client (internal-server-error) and logged.
+// wraps host.ErrNoSender when the host stamped no from, or is the Router's
+// failure to deliver; failures of the store are answered to the client
+// (internal-server-error) and logged.
 func (h *MAMHandler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
 	return h.serve(ctx, iq, payload, func(ctx context.Context, raw []byte) error {
 		return host.RouteBytes(ctx, h.router, iq.From, raw)

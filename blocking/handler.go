@@ -127,7 +127,8 @@ func NewHandler(store Store, sessions host.Sessions, router host.Router, opts ..
 // it learns that its command succeeded. A failed push is logged and does not
 // fail the command, which has taken effect.
 //
-// The error wraps host.ErrNoSender when the host stamped no from, or the Router's failure to deliver the answer.
+// The error wraps host.ErrNoSender when the host stamped no from, or is
+// the Router's failure to deliver the answer.
 func (h *Handler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
 	return h.serve(ctx, iq, payload, h.router.Route)
 }

@@ -199,9 +199,9 @@ func NewJoinHandler(c JoinConfig) (*JoinHandler, error) {
 // ctx is used to route an immediate answer, and its values (not its
 // cancellation) are passed to the work that continues after HandleIQ
 // returns; that work is bounded by Timeout instead, and Shutdown waits for
-// it. The error wraps host.ErrNoSender when the host stamped no from, or the Router's failure to deliver
-// an immediate answer; the channel's answer and later failures are reported
-// to the client, not here.
+// it. The error wraps host.ErrNoSender when the host stamped no from, or is
+// the Router's failure to deliver an immediate answer; the channel's answer
+// and later failures are reported to the client, not here.
 func (h *JoinHandler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
 	return h.serve(ctx, iq, payload, h.route)
 }
