@@ -55,44 +55,31 @@ const (
 	perAppender = 100
 )
 
-type test struct {
-	name string
-	f    func(t kit.T, s archive.Store)
-}
-
-var tests = []test{
-	{"EmptyArchive", testEmptyArchive},
-	{"AppendQueryRoundTrip", testAppendQueryRoundTrip},
-	{"AppendIdempotent", testAppendIdempotent},
-	{"OrderedByID", testOrderedByID},
-	{"OwnersIsolated", testOwnersIsolated},
-	{"FilterWith", testFilterWith},
-	{"FilterStartEndInclusive", testFilterStartEnd},
-	{"FilterCombined", testFilterCombined},
-	{"ForwardPaging", testForwardPaging},
-	{"BackwardPaging", testBackwardPaging},
-	{"LastIgnoredWithBefore", testLastIgnoredWithBefore},
-	{"CompleteOnExactBoundary", testCompleteOnExactBoundary},
-	{"MaxZero", testMaxZero},
-	{"UnknownAfterBefore", testUnknownAfterBefore},
-	{"PagingOutsideSelection", testPagingOutsideSelection},
-	{"Paging1000Forward", testPaging1000Forward},
-	{"Paging1000Backward", testPaging1000Backward},
-	{"ConcurrentAppends", testConcurrentAppends},
-	{"NoAliasing", testNoAliasing},
+var tests = []kit.Test[archive.Store]{
+	{Name: "EmptyArchive", F: testEmptyArchive},
+	{Name: "AppendQueryRoundTrip", F: testAppendQueryRoundTrip},
+	{Name: "AppendIdempotent", F: testAppendIdempotent},
+	{Name: "OrderedByID", F: testOrderedByID},
+	{Name: "OwnersIsolated", F: testOwnersIsolated},
+	{Name: "FilterWith", F: testFilterWith},
+	{Name: "FilterStartEndInclusive", F: testFilterStartEnd},
+	{Name: "FilterCombined", F: testFilterCombined},
+	{Name: "ForwardPaging", F: testForwardPaging},
+	{Name: "BackwardPaging", F: testBackwardPaging},
+	{Name: "LastIgnoredWithBefore", F: testLastIgnoredWithBefore},
+	{Name: "CompleteOnExactBoundary", F: testCompleteOnExactBoundary},
+	{Name: "MaxZero", F: testMaxZero},
+	{Name: "UnknownAfterBefore", F: testUnknownAfterBefore},
+	{Name: "PagingOutsideSelection", F: testPagingOutsideSelection},
+	{Name: "Paging1000Forward", F: testPaging1000Forward},
+	{Name: "Paging1000Backward", F: testPaging1000Backward},
+	{Name: "ConcurrentAppends", F: testConcurrentAppends},
+	{Name: "NoAliasing", F: testNoAliasing},
 }
 
 func run(t kit.T, newStore func(kit.T) archive.Store) {
 	t.Helper()
-	for _, tc := range tests {
-		t.Run(tc.name, func(t kit.T) {
-			s := newStore(t)
-			if s == nil {
-				t.Fatalf("newStore returned nil")
-			}
-			tc.f(t, s)
-		})
-	}
+	kit.RunAll(t, tests, newStore)
 }
 
 var epoch = time.Date(2026, time.March, 4, 5, 6, 7, 0, time.UTC)

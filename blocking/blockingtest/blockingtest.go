@@ -47,34 +47,21 @@ const (
 	perBlocker = 25
 )
 
-type test struct {
-	name string
-	f    func(t kit.T, s blocking.Store)
-}
-
-var tests = []test{
-	{"EmptyBlocklist", testEmptyBlocklist},
-	{"ContainsExactMatch", testContainsExactMatch},
-	{"BlockReturnsAdded", testBlockReturnsAdded},
-	{"ItemsInOrderAdded", testItemsInOrderAdded},
-	{"UnblockSome", testUnblockSome},
-	{"UnblockAll", testUnblockAll},
-	{"UsersIsolated", testUsersIsolated},
-	{"ConcurrentBlock", testConcurrentBlock},
-	{"NoAliasing", testNoAliasing},
+var tests = []kit.Test[blocking.Store]{
+	{Name: "EmptyBlocklist", F: testEmptyBlocklist},
+	{Name: "ContainsExactMatch", F: testContainsExactMatch},
+	{Name: "BlockReturnsAdded", F: testBlockReturnsAdded},
+	{Name: "ItemsInOrderAdded", F: testItemsInOrderAdded},
+	{Name: "UnblockSome", F: testUnblockSome},
+	{Name: "UnblockAll", F: testUnblockAll},
+	{Name: "UsersIsolated", F: testUsersIsolated},
+	{Name: "ConcurrentBlock", F: testConcurrentBlock},
+	{Name: "NoAliasing", F: testNoAliasing},
 }
 
 func run(t kit.T, newStore func(kit.T) blocking.Store) {
 	t.Helper()
-	for _, tc := range tests {
-		t.Run(tc.name, func(t kit.T) {
-			s := newStore(t)
-			if s == nil {
-				t.Fatalf("newStore returned nil")
-			}
-			tc.f(t, s)
-		})
-	}
+	kit.RunAll(t, tests, newStore)
 }
 
 func strs(js []jid.JID) []string {

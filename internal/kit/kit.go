@@ -41,3 +41,24 @@ func (t testingT) Run(name string, f func(T)) bool {
 	t.T.Helper()
 	return t.T.Run(name, func(t *testing.T) { f(testingT{t}) })
 }
+
+// Test is one subtest of a kit, run against an implementation of type S.
+type Test[S any] struct {
+	Name string
+	F    func(t T, impl S)
+}
+
+// RunAll runs every test in a subtest of its own, each against a new
+// implementation from newImpl. A nil implementation fails the subtest.
+func RunAll[S any](t T, tests []Test[S], newImpl func(T) S) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.Name, func(t T) {
+			impl := newImpl(t)
+			if any(impl) == nil {
+				t.Fatalf("the kit's constructor returned nil")
+			}
+			tc.F(t, impl)
+		})
+	}
+}

@@ -55,3 +55,27 @@ func TestFromTesting(t *testing.T) {
 	require.True(t, ok)
 	require.NotNil(t, inner)
 }
+
+func TestRunAll(t *testing.T) {
+	type store interface{ Name() string }
+	var ran []string
+	tests := []kit.Test[store]{
+		{Name: "First", F: func(kit.T, store) { ran = append(ran, "First") }},
+		{Name: "Second", F: func(kit.T, store) { ran = append(ran, "Second") }},
+	}
+	failures := kit.Record(func(t kit.T) {
+		kit.RunAll(t, tests, func(kit.T) store { return nil })
+	})
+	require.Equal(t, []string{"First", "Second"}, kit.FailedTests(failures), "a nil implementation fails every subtest")
+	require.Empty(t, ran, "no test runs against a nil implementation")
+
+	failures = kit.Record(func(t kit.T) {
+		kit.RunAll(t, tests, func(kit.T) store { return named("x") })
+	})
+	require.Empty(t, failures)
+	require.Equal(t, []string{"First", "Second"}, ran)
+}
+
+type named string
+
+func (n named) Name() string { return string(n) }

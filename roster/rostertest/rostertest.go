@@ -45,37 +45,24 @@ var (
 	concurM = 25 // writes per writer
 )
 
-type test struct {
-	name string
-	f    func(t kit.T, s roster.Store)
-}
-
-var tests = []test{
-	{"NewUserIsEmpty", testNewUserIsEmpty},
-	{"PutItemRoundTrip", testPutItemRoundTrip},
-	{"PutReplaces", testPutReplaces},
-	{"ItemsOrderedByJID", testItemsOrderedByJID},
-	{"ContactKeyedByBareJID", testContactKeyedByBareJID},
-	{"UserKeyedByBareJID", testUserKeyedByBareJID},
-	{"UsersIsolated", testUsersIsolated},
-	{"VersionIncreases", testVersionIncreases},
-	{"DeleteRemoves", testDeleteRemoves},
-	{"DeleteMissing", testDeleteMissing},
-	{"ConcurrentWriters", testConcurrentWriters},
-	{"NoAliasing", testNoAliasing},
+var tests = []kit.Test[roster.Store]{
+	{Name: "NewUserIsEmpty", F: testNewUserIsEmpty},
+	{Name: "PutItemRoundTrip", F: testPutItemRoundTrip},
+	{Name: "PutReplaces", F: testPutReplaces},
+	{Name: "ItemsOrderedByJID", F: testItemsOrderedByJID},
+	{Name: "ContactKeyedByBareJID", F: testContactKeyedByBareJID},
+	{Name: "UserKeyedByBareJID", F: testUserKeyedByBareJID},
+	{Name: "UsersIsolated", F: testUsersIsolated},
+	{Name: "VersionIncreases", F: testVersionIncreases},
+	{Name: "DeleteRemoves", F: testDeleteRemoves},
+	{Name: "DeleteMissing", F: testDeleteMissing},
+	{Name: "ConcurrentWriters", F: testConcurrentWriters},
+	{Name: "NoAliasing", F: testNoAliasing},
 }
 
 func run(t kit.T, newStore func(kit.T) roster.Store) {
 	t.Helper()
-	for _, tc := range tests {
-		t.Run(tc.name, func(t kit.T) {
-			s := newStore(t)
-			if s == nil {
-				t.Fatalf("newStore returned nil")
-			}
-			tc.f(t, s)
-		})
-	}
+	kit.RunAll(t, tests, newStore)
 }
 
 func testNewUserIsEmpty(t kit.T, s roster.Store) {
