@@ -96,22 +96,21 @@ func (r *Reader) Next() (Element, error) {
 	if err := r.skipSpace(); err != nil {
 		return Element{}, err
 	}
-	for {
-		tok, err := r.d.Token()
-		if err != nil {
-			return Element{}, r.readErr(err)
+	// skipSpace left '<' next, so the token is markup, never text.
+	tok, err := r.d.Token()
+	if err != nil {
+		return Element{}, r.readErr(err)
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		if err := uniqueAttrs(t); err != nil {
+			return Element{}, err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if err := uniqueAttrs(t); err != nil {
-				return Element{}, err
-			}
-			return r.element(t)
-		case xml.EndElement:
-			return Element{}, ErrStreamEnd
-		default:
-			return Element{}, &Error{Cond: stream.RestrictedXML, Text: "comments, processing instructions and directives are not allowed"}
-		}
+		return r.element(t)
+	case xml.EndElement:
+		return Element{}, ErrStreamEnd
+	default:
+		return Element{}, &Error{Cond: stream.RestrictedXML, Text: "comments, processing instructions and directives are not allowed"}
 	}
 }
 
