@@ -5,11 +5,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mixpam/mixpam/examples/memserver/internal/mixservice"
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
-	"github.com/mixpam/mixpam/examples/memserver/internal/server"
 	"github.com/mixpam/mixpam/examples/memserver/internal/testclient"
-	"github.com/mixpam/mixpam/host"
 )
 
 // channelPresenceOf matches presence the channel relays for the client
@@ -34,12 +31,7 @@ func channelPresenceOf(full, typ string, texts ...string) func(packet.Packet) bo
 //   - after leaving, the joiner's client is told the other participant's
 //     presence is gone.
 func TestJoinWhileOnline(t *testing.T) {
-	srv := testclient.Start(t, testclient.Options{
-		MIXDomain: mixDomain,
-		NewMIX: func(r host.RawRouter) server.MIXService {
-			return mixservice.New(mixservice.Config{Domain: mixDomain, Router: r})
-		},
-	})
+	srv := startWithMIXService(t)
 	alice := login(t, srv, "alice", true, "mix")
 	alice.Send(t, `<iq type="set" id="c1" to="`+mixDomain+`"><create xmlns="urn:xmpp:mix:core:1" channel="coven"/></iq>`)
 	require.Equal(t, "result", alice.Expect(t, "create result", testclient.ByID("c1")).Type)

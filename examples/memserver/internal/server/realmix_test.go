@@ -15,12 +15,7 @@ import (
 // TestBuiltInMIXService runs the XEP-0405 flow against the real built-in
 // MIX service, which talks to the participant side through the router only.
 func TestBuiltInMIXService(t *testing.T) {
-	srv := testclient.Start(t, testclient.Options{
-		MIXDomain: mixDomain,
-		NewMIX: func(r host.RawRouter) server.MIXService {
-			return mixservice.New(mixservice.Config{Domain: mixDomain, Router: r})
-		},
-	})
+	srv := startWithMIXService(t)
 	alice := login(t, srv, "alice", true, "mix")
 	alicePlain := login(t, srv, "alice", false, "plain")
 	bob := login(t, srv, "bob", true, "mix")
@@ -55,4 +50,16 @@ func TestBuiltInMIXService(t *testing.T) {
 	alice.Send(t, `<iq type="set" id="l1"><client-leave xmlns="urn:xmpp:mix:pam:2" channel="`+coven+`"><leave xmlns="urn:xmpp:mix:core:1"/></client-leave></iq>`)
 	require.Equal(t, "result", alice.Expect(t, "leave result", testclient.ByID("l1")).Type)
 	alicePlain.Expect(t, "roster removal", testclient.Contains(packet.IQ, `jid="`+coven+`"`, `subscription="remove"`))
+}
+
+// startWithMIXService starts a server whose MIX domain is served by the real
+// built-in MIX service, reached through the server's routing.
+func startWithMIXService(t *testing.T) *testclient.Server {
+	t.Helper()
+	return testclient.Start(t, testclient.Options{
+		MIXDomain: mixDomain,
+		NewMIX: func(r host.RawRouter) server.MIXService {
+			return mixservice.New(mixservice.Config{Domain: mixDomain, Router: r})
+		},
+	})
 }
