@@ -12,4 +12,6 @@
 //     blockingtest, hosttest).
 //   - rawstanza: stanza framing rendered as bytes, as host.RawRouter takes
 //     stanzas.
+//   - xmltree: serialised XML as canonical events, for tests that compare
+//     serialisations and reject what is not namespace-well-formed.
 package internal

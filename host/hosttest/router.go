@@ -19,6 +19,8 @@ import (
 
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/internal/kit"
+	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/internal/xmltree"
 )
 
 // RouterHarness is a router under test and the means to see what it
@@ -115,7 +117,7 @@ func runRouter(t kit.T, newHarness func(kit.T) RouterHarness) {
 // decodeInStream returns the tokens of a stanza as a server decodes them:
 // inside a stream whose default namespace is jabber:client.
 func decodeInStream(raw string) xml.TokenReader {
-	d := xml.NewDecoder(inClientStream([]byte(raw)))
+	d := xml.NewDecoder(xmltree.Wrap([]byte(raw), ns.Client))
 	if _, err := d.Token(); err != nil {
 		panic(err)
 	}

@@ -11,13 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/internal/xmltree"
 )
 
 // FuzzAppend feeds arbitrary bytes through an xml.Decoder into Append. When
@@ -144,10 +143,8 @@ func expectedTree(r xml.TokenReader, scope string) ([]string, error) {
 			stack = append(stack, frame{in: space, out: out})
 			events = append(events, "<{"+out+"}"+t.Name.Local)
 			seen := make(map[xml.Name]bool)
+			var attrs []xml.Attr
 			for _, a := range t.Attr {
-				if isDeclaration(a.Name) {
-					continue
-				}
 				if a.Name.Space == "xml" {
 					a.Name.Space = xmlURL
 				}
@@ -155,8 +152,9 @@ func expectedTree(r xml.TokenReader, scope string) ([]string, error) {
 					continue
 				}
 				seen[a.Name] = true
-				events = append(events, attrEvent(a))
+				attrs = append(attrs, a)
 			}
+			events = append(events, xmltree.Attrs(attrs)...)
 		case xml.EndElement:
 			flush()
 			if len(stack) == 0 {
@@ -178,116 +176,10 @@ func expectedTree(r xml.TokenReader, scope string) ([]string, error) {
 }
 
 // tree parses out, as it would be read inside an element whose default
-// namespace is scope, and returns its events. It fails when out is not
-// namespace-well-formed, including what encoding/xml's Decoder does not
-// reject: an attribute (or namespace declaration) written twice, a name
-// that is not a QName.
+// namespace is scope, and returns its events (see internal/xmltree).
 func tree(out []byte, scope string) ([]string, error) {
-	if err := checkRawNames(out, scope); err != nil {
-		return nil, err
-	}
-	d := xml.NewDecoder(wrap(out, scope))
-	if _, err := d.Token(); err != nil { // the wrapper
-		return nil, err
-	}
-	depth := 1
-	var events []string
-	var text strings.Builder
-	flush := func() {
-		if text.Len() > 0 {
-			events = append(events, "text "+strconv.Quote(text.String()))
-			text.Reset()
-		}
-	}
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			flush()
-			depth++
-			events = append(events, "<{"+t.Name.Space+"}"+t.Name.Local)
-			for _, a := range t.Attr {
-				if !isDeclaration(a.Name) {
-					events = append(events, attrEvent(a))
-				}
-			}
-		case xml.EndElement:
-			flush()
-			depth--
-			if depth == 0 {
-				if _, err := d.Token(); err != io.EOF {
-					return nil, fmt.Errorf("output goes on after the wrapper's end: %v", err)
-				}
-				return events, nil
-			}
-			events = append(events, "/")
-		case xml.CharData:
-			text.Write(t)
-		default:
-			return nil, fmt.Errorf("output holds a %T", tok)
-		}
-	}
-}
-
-func wrap(out []byte, scope string) io.Reader {
-	return io.MultiReader(strings.NewReader(`<wrapper xmlns="`+scope+`">`), bytes.NewReader(out), strings.NewReader(`</wrapper>`))
-}
-
-// checkRawNames fails when an element of out has two attributes with the
-// same qualified name, or a name whose prefix or local part is not an
-// NCName.
-func checkRawNames(out []byte, scope string) error {
-	d := xml.NewDecoder(wrap(out, scope))
-	for {
-		tok, err := d.RawToken()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if start, ok := tok.(xml.StartElement); ok {
-			if !isQName(start.Name) {
-				return fmt.Errorf("element name %s:%s is not a QName", start.Name.Space, start.Name.Local)
-			}
-			seen := make(map[xml.Name]bool, len(start.Attr))
-			for _, a := range start.Attr {
-				if seen[a.Name] {
-					return fmt.Errorf("<%s> has attribute %s:%s twice", start.Name.Local, a.Name.Space, a.Name.Local)
-				}
-				seen[a.Name] = true
-				if !isQName(a.Name) {
-					return fmt.Errorf("<%s> has attribute name %s:%s, not a QName", start.Name.Local, a.Name.Space, a.Name.Local)
-				}
-			}
-		}
-	}
-}
-
-// isQName is a loose check that n, as RawToken splits it, is prefix:local
-// or local with NCName parts: no colon left, and no part starting with what
-// only a NameChar may start with. encoding/xml checked the rest.
-func isQName(n xml.Name) bool {
-	ncName := func(s string) bool {
-		if s == "" || strings.Contains(s, ":") {
-			return false
-		}
-		r, _ := utf8.DecodeRuneInString(s)
-		return !unicode.IsDigit(r) && r != '-' && r != '.' && r != 0xB7 &&
-			!unicode.In(r, unicode.Mn, unicode.Mc) && r != 0x203F && r != 0x2040
-	}
-	return ncName(n.Local) && (n.Space == "" || ncName(n.Space))
-}
-
-func attrEvent(a xml.Attr) string {
-	return "@{" + a.Name.Space + "}" + a.Name.Local + "=" + strconv.Quote(a.Value)
-}
-
-func isDeclaration(n xml.Name) bool {
-	return n.Space == "xmlns" || n.Space == "" && n.Local == "xmlns"
+	events, _, err := xmltree.Events(out, scope)
+	return events, err
 }
 
 func isStanzaNS(space string) bool {
