@@ -148,6 +148,11 @@ func testContactKeyedByBareJID(t kit.T, s roster.Store) {
 	got, err := s.Item(ctx, juliet, coven)
 	require.NoError(t, err, "Item(bare) after Put of an item with a full JID")
 	require.Equal(t, coven.String(), got.JID.String(), "stored item JID must be bare")
+	for _, contact := range []jid.JID{full, jid.MustParse("coven@mix.shakespeare.example/never-seen")} {
+		got, err = s.Item(ctx, juliet, contact)
+		require.NoError(t, err, "Item(%s): a full JID names the same item as its bare JID", contact)
+		require.Equal(t, coven.String(), got.JID.String(), "JID of the item found by Item(%s)", contact)
+	}
 
 	other := jid.MustParse("coven@mix.shakespeare.example/other")
 	_, err = s.Put(ctx, juliet, roster.Item{JID: other, Subscription: roster.From, Channel: true, ParticipantID: "2"})

@@ -32,6 +32,7 @@ func TestKitFailsOnBrokenStores(t *testing.T) {
 		{"version is the item count", func() roster.Store { return countVersionStore{roster.NewMemStore()} }, []string{"VersionIncreases", "ConcurrentWriters"}},
 		{"delete of missing item succeeds", func() roster.Store { return lenientDeleteStore{roster.NewMemStore()} }, []string{"NewUserIsEmpty", "DeleteMissing"}},
 		{"Items in reverse order", func() roster.Store { return reversedItemsStore{roster.NewMemStore()} }, []string{"ItemsOrderedByJID"}},
+		{"Item keyed by the contact's JID as given", func() roster.Store { return exactItemStore{roster.NewMemStore()} }, []string{"ContactKeyedByBareJID"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,4 +163,16 @@ func (s reversedItemsStore) Items(ctx context.Context, user jid.JID) ([]roster.I
 	items, v, err := s.MemStore.Items(ctx, user)
 	slices.Reverse(items)
 	return items, v, err
+}
+
+// exactItemStore looks an item up by the contact's JID as given, as a store
+// keyed by JID strings that forgets to take the bare JID would: a full JID
+// finds nothing.
+type exactItemStore struct{ *roster.MemStore }
+
+func (s exactItemStore) Item(ctx context.Context, user, contact jid.JID) (roster.Item, error) {
+	if contact.Resourcepart() != "" {
+		return roster.Item{}, roster.ErrNotFound
+	}
+	return s.MemStore.Item(ctx, user, contact)
 }
