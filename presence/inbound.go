@@ -63,12 +63,18 @@ func (h *Handler) Inbound(ctx context.Context, p stanza.Presence, payload xml.To
 	if err != nil || !joined {
 		return h.spoofed(ctx, user, p.From, item, err)
 	}
-	if blocked, err := h.blocked(ctx, user, p.From); err != nil || blocked {
-		if blocked {
-			h.stats.blocked.Add(1)
-			h.log.DebugContext(ctx, "presence: dropped presence from blocked peer", "user", user, "from", p.From)
-		}
+	blocked, err := h.blocked(ctx, user, p.From)
+	if err != nil {
 		return true, err
+	}
+	if blocked {
+		h.stats.blocked.Add(1)
+		h.log.DebugContext(ctx, "presence: dropped presence from blocked peer", "user", user, "from", p.From)
+		if p.Type == stanza.AvailablePresence || p.Type == stanza.UnavailablePresence {
+			// Kept, not delivered, for the unblock (XEP-0191 §3.4).
+			return true, h.relay(ctx, userKey, item.JID.String(), p, payload, true)
+		}
+		return true, nil
 	}
 	switch p.Type {
 	case stanza.ProbePresence:
@@ -83,7 +89,7 @@ func (h *Handler) Inbound(ctx context.Context, p stanza.Presence, payload xml.To
 		h.log.DebugContext(ctx, "presence: channel returned a presence error", "user", user, "from", p.From)
 		return true, nil
 	}
-	return true, h.relay(ctx, userKey, item.JID.String(), p, payload)
+	return true, h.relay(ctx, userKey, item.JID.String(), p, payload, false)
 }
 
 // isBare reports whether the JID j (as a string) has a localpart and no
@@ -134,8 +140,9 @@ func (h *Handler) spoofed(ctx context.Context, user, from jid.JID, contact roste
 }
 
 // relay caches channel presence and passes it on to the user's MIX-capable
-// sessions. user and channel are bare JIDs as strings.
-func (h *Handler) relay(ctx context.Context, user, channel string, p stanza.Presence, payload xml.TokenReader) error {
+// sessions, unless the user blocks its sender (blocked): then it is only
+// cached. user and channel are bare JIDs as strings.
+func (h *Handler) relay(ctx context.Context, user, channel string, p stanza.Presence, payload xml.TokenReader, blocked bool) error {
 	sc := h.getScratch()
 	defer h.putScratch(sc)
 	sender := p.From.String()
@@ -159,10 +166,13 @@ func (h *Handler) relay(ctx context.Context, user, channel string, p stanza.Pres
 		st.remove(u, sender)
 	case len(u.sessions) > 0 || !h.discardOffline:
 		kept = s.Clone()
-		evicted = st.put(u, u.channelFor(channel), sender, kept)
+		evicted = st.put(u, u.channelFor(channel), sender, kept, blocked)
 	}
 	targets := sc.targets[:0]
 	for _, sess := range u.sessions {
+		if blocked {
+			break
+		}
 		if sess.ready {
 			targets = append(targets, sess.target)
 			continue
