@@ -194,8 +194,11 @@ func TestChannelPresence(t *testing.T) {
 type blockResult struct {
 	BlockedJID            string   `json:"blocked_jid"`
 	Blocklist             []string `json:"blocklist"`
+	UnavailableOnBlock    bool     `json:"unavailable_on_block"`
 	DeliveredWhileBlocked int      `json:"delivered_while_blocked"`
+	PresenceWhileBlocked  int      `json:"presence_while_blocked"`
 	BlocklistAfterUnblock []string `json:"blocklist_after_unblock"`
+	PresenceAfterUnblock  bool     `json:"presence_after_unblock"`
 	DeliveredAfterUnblock bool     `json:"delivered_after_unblock"`
 }
 
@@ -208,7 +211,10 @@ func TestBlockParticipant(t *testing.T) {
 	res := runOK[blockResult](t, srv, "block.py", srv.users("alice", "bob"))
 	require.Regexp(t, `^[^#@/]+#`+room+`$`, res.BlockedJID)
 	require.Equal(t, []string{res.BlockedJID}, res.Blocklist)
+	require.True(t, res.UnavailableOnBlock, "XEP-0191 §3.3: the blocked participant shown offline")
 	require.Zero(t, res.DeliveredWhileBlocked, "groupchat from a blocked participant reached the client")
+	require.Zero(t, res.PresenceWhileBlocked, "presence from a blocked participant reached the client")
 	require.Empty(t, res.BlocklistAfterUnblock)
+	require.True(t, res.PresenceAfterUnblock, "XEP-0191 §3.4: the unblocked participant's current presence")
 	require.True(t, res.DeliveredAfterUnblock)
 }
