@@ -76,7 +76,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	m.account, err = disco.NewAccount(disco.AccountConfig{
 		Router:        s.router,
 		Features:      disco.Features{Archive: true},
-		OwnerFeatures: []string{blocking.NS, archive.NSMAM},
+		OwnerFeatures: append([]string{blocking.NS}, archive.MAMFeatures()...),
 		Authorizer:    disco.AuthorizerFunc(s.mayDiscover),
 		Logger:        s.log,
 	})
@@ -98,7 +98,9 @@ func (s *Server) mixpamRoutes(account map[xml.Name]iqRoute) {
 	account[xml.Name{Space: ns.Roster, Local: "query"}] = iqRoute{fn: s.answered(m.roster.HandleIQ), ownerOnly: true}
 	account[xml.Name{Space: ns.PAM, Local: "client-join"}] = iqRoute{fn: s.answered(m.join.HandleIQ), ownerOnly: true}
 	account[xml.Name{Space: ns.PAM, Local: "client-leave"}] = iqRoute{fn: s.answered(m.join.HandleIQ), ownerOnly: true}
-	account[xml.Name{Space: archive.NSMAM, Local: "query"}] = iqRoute{fn: s.answered(m.mam.HandleIQ), ownerOnly: true}
+	for _, local := range []string{"query", "metadata"} {
+		account[xml.Name{Space: archive.NSMAM, Local: local}] = iqRoute{fn: s.answered(m.mam.HandleIQ), ownerOnly: true}
+	}
 	for _, local := range []string{"blocklist", "block", "unblock"} {
 		account[xml.Name{Space: blocking.NS, Local: local}] = iqRoute{fn: s.answered(m.block.HandleIQ), ownerOnly: true}
 	}
