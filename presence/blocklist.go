@@ -49,6 +49,9 @@ func (h *Handler) followFromChannels(ctx context.Context, user jid.JID, c blocki
 	key := user.String()
 	st := &h.state
 	st.mu.Lock()
+	// Presence being relayed now may carry a verdict from before the change:
+	// relay decides again (see relay).
+	h.blockEpoch(user).Add(1)
 	u := st.userFor(key, false)
 	var senders []jid.JID
 	if u != nil {

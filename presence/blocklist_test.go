@@ -3,8 +3,11 @@ package presence
 import (
 	"context"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
@@ -209,4 +212,49 @@ func TestLeftSkipsBlockedSenders(t *testing.T) {
 	hs.mark()
 	require.NoError(t, hs.h.Left(context.Background(), jid.MustParse(userBare), jid.MustParse(coven)))
 	require.Equal(t, toClients(thirdIn+" unavailable "), summary(hs.deliveries()))
+}
+
+// A block applied while the participant's presence keeps arriving ends
+// with the clients seeing the participant offline: no available presence
+// delivered with a verdict from before the block may reach them after the
+// block's unavailable presence.
+func TestBlockRacingPresence(t *testing.T) {
+	participant := "123435#coven@mix.shakespeare.example"
+	for round := range 100 {
+		hs, store := blockSetup(t)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				p, payload := decode(t, `<presence from='`+hecateIn+`' to='`+userBare+`'><status>`+strconv.Itoa(i)+`</status></presence>`)
+				_, err := hs.h.Inbound(context.Background(), p, payload)
+				assert.NoError(t, err)
+			}
+		}()
+		hs.change(store, false, participant)
+		wg.Wait()
+		for _, client := range []string{mixClient, mixOther} {
+			var last delivered
+			var seq []string
+			for _, d := range to(hs.deliveries2(), client) {
+				if d.From == hecateIn {
+					last = d
+					seq = append(seq, d.Type+":"+d.Status)
+				}
+			}
+			require.Equal(t, "unavailable", last.Type, "round %d: the last presence %s got from the blocked participant: %v", round, client, seq)
+		}
+	}
+}
+
+// deliveries2 returns what was routed since the last reset, parsed,
+// without resetting.
+func (hs *harness) deliveries2() []delivered {
+	hs.t.Helper()
+	var out []delivered
+	for _, d := range hs.router.Deliveries() {
+		out = append(out, parseDelivery(hs.t, d))
+	}
+	return out
 }
