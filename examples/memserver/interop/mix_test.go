@@ -31,6 +31,11 @@ type mixResult struct {
 	MAMComplete     bool                `json:"mam_complete"`
 	MAMCount        string              `json:"mam_count"`
 	MAMPaged        []string            `json:"mam_paged"`
+	AccountFeatures []string            `json:"account_features"`
+	MAMMetadata     map[string]string   `json:"mam_metadata"`
+	MAMByIDs        []string            `json:"mam_by_ids"`
+	MAMAfterID      []string            `json:"mam_after_id"`
+	MAMBetweenIDs   []string            `json:"mam_between_ids"`
 	LeaveSub        string              `json:"leave_push_subscription"`
 	RosterAfter     []string            `json:"roster_after_leave"`
 }
@@ -134,6 +139,18 @@ func TestMIX(t *testing.T) {
 	require.True(t, res.MAMComplete, "<fin complete='true'/>")
 	require.Equal(t, strconv.Itoa(len(want)), res.MAMCount)
 	require.Equal(t, ids, res.MAMPaged, "paging one by one with RSM")
+
+	// urn:xmpp:mam:2#extended as slixmpp uses it (XEP-0313 §4.1.3, §6, §7).
+	for _, f := range []string{"urn:xmpp:mam:2", "urn:xmpp:mam:2#extended", "urn:xmpp:mam:2#groupchat-field", "urn:xmpp:mam:2#groupchat-available"} {
+		require.Contains(t, res.AccountFeatures, f)
+	}
+	require.Equal(t, ids[0], res.MAMMetadata["start"], "the archive's first message")
+	require.Equal(t, ids[2], res.MAMMetadata["end"], "the archive's last message")
+	require.NotEqual(t, "None", res.MAMMetadata["start_stamp"], "slixmpp parses the timestamp")
+	require.NotEqual(t, "None", res.MAMMetadata["end_stamp"])
+	require.Equal(t, ids[1:2], res.MAMByIDs, "single-item retrieval")
+	require.Equal(t, ids[1:], res.MAMAfterID)
+	require.Equal(t, ids[1:2], res.MAMBetweenIDs)
 
 	// Leave removes the channel from the roster (XEP-0405 §2.8, §2.9).
 	require.Equal(t, "remove", res.LeaveSub)
