@@ -103,21 +103,7 @@ func (h *Handler) followFromChannels(ctx context.Context, user jid.JID, c blocki
 			}
 			out = append(out, s)
 		}
-		targets := sc.targets[:0]
-		for _, sess := range u.sessions {
-			if sess.ready {
-				targets = append(targets, sess.target)
-				continue
-			}
-			// The session is still being sent the cache: what changed
-			// follows it.
-			for _, s := range out {
-				if sess.hold(s, st.maxPerUser) {
-					missed++
-				}
-			}
-		}
-		sc.targets = targets
+		sc.targets, missed = u.deliverAfterCache(sc.targets[:0], out, st.maxPerUser)
 	}
 	st.mu.Unlock()
 	h.stats.missed.Add(uint64(missed))

@@ -156,30 +156,16 @@ func (h *Handler) Left(ctx context.Context, user, channel jid.JID) error {
 		return nil
 	}
 	gone, err := h.forgetChannel(sc, u, channel.String())
-	targets := sc.targets[:0]
-	missed := 0
-	for _, sess := range u.sessions {
-		if sess.ready {
-			targets = append(targets, sess.target)
-			continue
-		}
-		// The session is still being sent the cache, which may hold what
-		// is gone: the unavailable presence follows it.
-		for _, s := range gone {
-			if sess.hold(s, st.maxPerUser) {
-				missed++
-			}
-		}
-	}
+	var missed int
+	sc.targets, missed = u.deliverAfterCache(sc.targets[:0], gone, st.maxPerUser)
 	st.forgetIfIdle(u)
 	st.mu.Unlock()
-	sc.targets = targets
 	h.stats.missed.Add(uint64(missed))
 
 	h.log.DebugContext(ctx, "presence: channel left", "user", user, "channel", channel, "senders", len(gone))
 	errs := []error{err}
 	for _, s := range gone {
-		errs = append(errs, h.sendAll(ctx, &sc.out, s, targets))
+		errs = append(errs, h.sendAll(ctx, &sc.out, s, sc.targets))
 	}
 	return errors.Join(errs...)
 }
