@@ -429,9 +429,7 @@ func testUnknownAfterBefore(t kit.T, s archive.Store) {
 // in the selection: XEP-0313 §4.3.2 answers item-not-found only for IDs "not
 // present in the archive", so the page starts where the ID sorts.
 func testPagingOutsideSelection(t kit.T, s archive.Store) {
-	all := records(0, 9, coven)
-	all[4] = record(4, spells)
-	appendAll(t, s, juliet, all)
+	all := appendMixed(t, s, appendAll)
 	tests := []struct {
 		q        archive.Query
 		want     []archive.Record
@@ -455,15 +453,8 @@ func testPagingOutsideSelection(t kit.T, s archive.Store) {
 // that are part of the selection (they count), that combine with the other
 // filters and with paging, and that may lie outside the selection.
 func testFilterAfterBeforeID(t kit.T, s archive.Store) {
-	all := records(0, 9, coven)
-	all[4] = record(4, spells)
-	appendAll(t, s, juliet, all)
-	tests := []struct {
-		q        archive.Query
-		want     []archive.Record
-		count    int
-		complete bool
-	}{
+	all := appendMixed(t, s, appendAll)
+	requirePages(t, s, []pageCase{
 		{archive.Query{Max: 10, AfterID: all[6].ID}, all[7:10], 3, true},
 		{archive.Query{Max: 10, BeforeID: all[3].ID}, all[0:3], 3, true},
 		{archive.Query{Max: 10, AfterID: all[2].ID, BeforeID: all[6].ID}, all[3:6], 3, true},
@@ -478,8 +469,31 @@ func testFilterAfterBeforeID(t kit.T, s archive.Store) {
 		{archive.Query{Max: 2, BeforeID: all[8].ID, Last: true}, all[6:8], 8, false},
 		{archive.Query{Max: 3, AfterID: all[1].ID, BeforeID: all[8].ID, Before: all[5].ID}, all[2:5], 6, true},
 		{archive.Query{Max: 0, AfterID: all[1].ID}, nil, 8, false},
-	}
-	for _, tc := range tests {
+	})
+}
+
+// appendMixed appends, with add, juliet's records 0 to 9, all with coven
+// but record 4 with spells, and returns them.
+func appendMixed(t kit.T, s archive.Store, add func(kit.T, archive.Store, jid.JID, []archive.Record)) []archive.Record {
+	t.Helper()
+	all := records(0, 9, coven)
+	all[4] = record(4, spells)
+	add(t, s, juliet, all)
+	return all
+}
+
+// pageCase is a query of juliet's archive and the page it must give.
+type pageCase struct {
+	q        archive.Query
+	want     []archive.Record
+	count    int
+	complete bool
+}
+
+// requirePages checks every case.
+func requirePages(t kit.T, s archive.Store, cases []pageCase) {
+	t.Helper()
+	for _, tc := range cases {
 		requirePage(t, tc.q, query(t, s, juliet, tc.q), tc.want, tc.count, tc.complete)
 	}
 }
@@ -487,16 +501,9 @@ func testFilterAfterBeforeID(t kit.T, s archive.Store) {
 // testFilterIDs checks IDs: only the records named, in ID order, each once,
 // with the other filters and paging applied to them.
 func testFilterIDs(t kit.T, s archive.Store) {
-	all := records(0, 9, coven)
-	all[4] = record(4, spells)
-	appendShuffled(t, s, juliet, all)
+	all := appendMixed(t, s, appendShuffled)
 	appendAll(t, s, romeo, records(0, 9, coven))
-	tests := []struct {
-		q        archive.Query
-		want     []archive.Record
-		count    int
-		complete bool
-	}{
+	requirePages(t, s, []pageCase{
 		{archive.Query{Max: 10, IDs: []string{all[5].ID}}, all[5:6], 1, true},
 		{archive.Query{Max: 10, IDs: []string{all[7].ID, all[2].ID, all[7].ID}}, []archive.Record{all[2], all[7]}, 2, true},
 		{archive.Query{Max: 10, With: coven, IDs: []string{all[3].ID, all[4].ID}}, all[3:4], 1, true},
@@ -504,10 +511,7 @@ func testFilterIDs(t kit.T, s archive.Store) {
 		{archive.Query{Max: 1, IDs: []string{all[1].ID, all[5].ID, all[8].ID}}, all[1:2], 3, false},
 		{archive.Query{Max: 1, IDs: []string{all[1].ID, all[5].ID, all[8].ID}, Last: true}, all[8:9], 3, false},
 		{archive.Query{Max: 10, IDs: []string{all[1].ID, all[5].ID, all[8].ID}, After: all[1].ID}, []archive.Record{all[5], all[8]}, 3, true},
-	}
-	for _, tc := range tests {
-		requirePage(t, tc.q, query(t, s, juliet, tc.q), tc.want, tc.count, tc.complete)
-	}
+	})
 }
 
 // testUnknownExtendedIDs checks that AfterID, BeforeID and IDs name records
