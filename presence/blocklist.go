@@ -51,7 +51,7 @@ func (h *Handler) followFromChannels(ctx context.Context, user jid.JID, c blocki
 	st.mu.Lock()
 	// Presence being relayed now may carry a verdict from before the change:
 	// relay decides again (see relay).
-	h.blockEpoch(user).Add(1)
+	h.blockEpoch(key).Add(1)
 	u := st.userFor(key, false)
 	var senders []jid.JID
 	if u != nil {

@@ -62,9 +62,9 @@ func (h *Handler) lockOutbound(j jid.JID) func() {
 	return mu.Unlock
 }
 
-// blockEpoch returns the blocklist epoch of j's user.
-func (h *Handler) blockEpoch(j jid.JID) *atomic.Uint64 {
-	return &h.blockEpochs[maphash.String(h.outLockSeed, j.Bare().String())%outboundStripes]
+// blockEpoch returns the blocklist epoch of user (a bare JID as a string).
+func (h *Handler) blockEpoch(user string) *atomic.Uint64 {
+	return &h.blockEpochs[maphash.String(h.outLockSeed, user)%outboundStripes]
 }
 
 // New returns a Handler that learns MIX capability from sessions, delivers

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
@@ -67,7 +68,7 @@ func (h *Handler) Inbound(ctx context.Context, p stanza.Presence, payload xml.To
 		return h.spoofed(ctx, user, p.From, item, err)
 	}
 	if p.Type == stanza.AvailablePresence || p.Type == stanza.UnavailablePresence {
-		return true, h.relay(ctx, user, item.JID.String(), p, payload)
+		return true, h.relay(ctx, user, userKey, item.JID.String(), p, payload)
 	}
 	blocked, err := h.blocked(ctx, user, p.From)
 	if err != nil {
@@ -146,7 +147,7 @@ func (h *Handler) spoofed(ctx context.Context, user, from jid.JID, contact roste
 const verdictAttempts = 3
 
 // relay caches available or unavailable channel presence and passes it on
-// to user's MIX-capable sessions, unless the user blocks its sender: then it
+// to user's (userKey as a string) MIX-capable sessions, unless the user blocks its sender: then it
 // is only cached (XEP-0191 §3.3), for an unblock to show (§3.4). channel is
 // the channel's bare JID as a string.
 //
@@ -155,7 +156,7 @@ const verdictAttempts = 3
 // be delivered after its unavailable presence: relay asks the filter again
 // when the user's blocklist epoch moved meanwhile, and after verdictAttempts
 // treats the sender as blocked.
-func (h *Handler) relay(ctx context.Context, user jid.JID, channel string, p stanza.Presence, payload xml.TokenReader) error {
+func (h *Handler) relay(ctx context.Context, user jid.JID, userKey, channel string, p stanza.Presence, payload xml.TokenReader) error {
 	sc := h.getScratch()
 	defer h.putScratch(sc)
 	sender := p.From.String()
@@ -163,7 +164,7 @@ func (h *Handler) relay(ctx context.Context, user jid.JID, channel string, p sta
 	if err != nil {
 		return fmt.Errorf("presence: reading channel presence: %w", err)
 	}
-	epoch := h.blockEpoch(user)
+	epoch := h.blockEpoch(userKey)
 	for attempt := 1; ; attempt++ {
 		seen := epoch.Load()
 		blocked, err := h.blocked(ctx, user, p.From)
@@ -171,7 +172,7 @@ func (h *Handler) relay(ctx context.Context, user jid.JID, channel string, p sta
 			return err
 		}
 		final := attempt == verdictAttempts
-		if done, err := h.keep(ctx, sc, s, user.String(), channel, p, blocked || final, seen, final); done {
+		if done, err := h.keep(ctx, sc, s, userKey, channel, sender, p.Type, blocked || final, epoch, seen, final); done {
 			return err
 		}
 	}
@@ -180,11 +181,10 @@ func (h *Handler) relay(ctx context.Context, user jid.JID, channel string, p sta
 // keep caches s and passes it on as relay describes, unless the user's
 // blocklist epoch is no longer seen and the attempt is not final: then it
 // does nothing and reports done false.
-func (h *Handler) keep(ctx context.Context, sc *scratch, s splice.Stanza, user, channel string, p stanza.Presence, blocked bool, seen uint64, final bool) (done bool, err error) {
-	sender := p.From.String()
+func (h *Handler) keep(ctx context.Context, sc *scratch, s splice.Stanza, user, channel, sender string, typ stanza.PresenceType, blocked bool, epoch *atomic.Uint64, seen uint64, final bool) (done bool, err error) {
 	st := &h.state
 	st.mu.Lock()
-	if !final && h.blockEpoch(p.To).Load() != seen {
+	if !final && epoch.Load() != seen {
 		st.mu.Unlock()
 		return false, nil
 	}
@@ -206,7 +206,7 @@ func (h *Handler) keep(ctx context.Context, sc *scratch, s splice.Stanza, user, 
 	var kept splice.Stanza
 	evicted, missed := 0, 0
 	switch {
-	case p.Type == stanza.UnavailablePresence:
+	case typ == stanza.UnavailablePresence:
 		st.remove(u, sender)
 	case len(u.sessions) > 0 || !h.discardOffline:
 		kept = s.Clone()
@@ -246,7 +246,7 @@ func (h *Handler) keep(ctx context.Context, sc *scratch, s splice.Stanza, user, 
 	}
 	h.stats.missed.Add(uint64(missed))
 	err = h.sendAll(ctx, &sc.out, s, targets)
-	if len(targets) > 0 && p.Type == stanza.AvailablePresence && h.blockEpoch(p.To).Load() != seen {
+	if len(targets) > 0 && typ == stanza.AvailablePresence && epoch.Load() != seen {
 		err = errors.Join(err, h.overtaken(ctx, sc, user, sender, targets))
 	}
 	return true, err
