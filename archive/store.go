@@ -7,7 +7,10 @@ import (
 	"mellium.im/xmpp/jid"
 )
 
-// Record is one archived message.
+// Record is one archived message: a groupchat message from one of the
+// owner's MIX channels, as pam.FanOut archives it (XEP-0405 §2.11).
+// MAMHandler relies on an archive holding nothing else when it answers
+// include-groupchat (XEP-0313 §4.1.4).
 type Record struct {
 	// ID is the archive id, unique within the owner's archive. It is also
 	// the XEP-0359 stanza-id of the message and the XEP-0313 result id.
