@@ -17,6 +17,25 @@ import (
 // NSMAM is the XEP-0313 Message Archive Management namespace and feature.
 const NSMAM = "urn:xmpp:mam:2"
 
+// Further XEP-0313 features a MAMHandler offers (§7).
+const (
+	// NSMAMExtended is the feature of the before-id, after-id and ids
+	// fields, flipped pages and the archive metadata query.
+	NSMAMExtended = NSMAM + "#extended"
+	// NSMAMGroupchatField is the feature of the include-groupchat field.
+	NSMAMGroupchatField = NSMAM + "#groupchat-field"
+	// NSMAMGroupchatAvailable says that the user's archive holds groupchat
+	// messages: here, those of the user's MIX channels.
+	NSMAMGroupchatAvailable = NSMAM + "#groupchat-available"
+)
+
+// MAMFeatures returns the XEP-0030 features of the user's bare JID that a
+// MAMHandler serves, for a host that builds the account's disco#info itself:
+// urn:xmpp:mam:2, #extended, #groupchat-field and #groupchat-available.
+func MAMFeatures() []string {
+	return []string{NSMAM, NSMAMExtended, NSMAMGroupchatField, NSMAMGroupchatAvailable}
+}
+
 // Page sizes of a MAMHandler whose MAMConfig leaves them zero.
 const (
 	// DefaultPageSize is the number of results of a query without RSM
@@ -54,8 +73,21 @@ type MAMConfig struct {
 // supports what every MAM server must (XEP-0313 §4.1, §5): filtering by
 // with, start and end; XEP-0059 paging with max, after and before, including
 // an empty <before/> for the last page; and form discovery with an IQ of
-// type get. It does not advertise urn:xmpp:mam:2#extended, so it refuses
-// before-id, after-id, ids, flipped pages and metadata requests.
+// type get. It also supports all of urn:xmpp:mam:2#extended (§7): the
+// before-id and after-id fields (bounds that are part of the selection, and
+// do not page backwards as RSM <before/> does; §8), ids (single-item
+// retrieval), <flip-page/> (the page's results are sent newest first; the
+// RSM <first/> and <last/> still name the page's oldest and newest) and the
+// archive metadata query (an IQ get with <metadata/>).
+//
+// The include-groupchat field (§4.1.4) is understood, and its meaning
+// follows from what the archive holds: the messages the participant server
+// archived for the user, that is the groupchat messages of the user's MIX
+// channels (XEP-0405 §2.11), and nothing else. So include-groupchat true,
+// or no include-groupchat, selects the whole archive, and include-groupchat
+// false selects nothing: the answer is an empty, complete page (the ids the
+// query names must still be in the archive). A host that puts other
+// messages in the Store must not use this handler for them.
 //
 // A query is answered with one <message/> per result, each carrying
 // <result xmlns='urn:xmpp:mam:2' queryid='…' id='…'> around
@@ -144,7 +176,12 @@ func (h *MAMHandler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenR
 	if err != nil {
 		return a.error(ctx, err)
 	}
-	if iq.Type == stanza.GetIQ {
+	switch {
+	case start.Name.Local == mamMetadata && iq.Type == stanza.GetIQ:
+		return h.metadata(ctx, a)
+	case start.Name.Local == mamMetadata:
+		return a.error(ctx, mamBadRequest("archive metadata is requested with an IQ of type get"))
+	case iq.Type == stanza.GetIQ:
 		return a.form(ctx)
 	}
 	q, err := parseMAMQuery(start, payload)
@@ -157,19 +194,57 @@ func (h *MAMHandler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenR
 	case q.query.Max > h.maxPageSize:
 		q.query.Max = h.maxPageSize
 	}
+	if q.noGroupchat {
+		// Nothing but groupchat in this archive: the store only checks
+		// the ids.
+		q.query.Max = 0
+	}
 	page, err := h.store.Query(ctx, a.owner, q.query)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return a.error(ctx, mamError(stanza.Cancel, stanza.ItemNotFound, "no message with that id in the archive"))
-	case err != nil:
-		h.log.WarnContext(ctx, "mixpam: MAM query failed", "owner", a.owner.String(), "err", err)
-		return a.error(ctx, mamError(stanza.Cancel, stanza.InternalServerError, "the archive is unavailable"))
+	if err != nil {
+		return a.error(ctx, h.storeError(ctx, a, err))
+	}
+	if q.noGroupchat {
+		page = Page{Complete: true}
 	}
 	return a.results(ctx, q, page)
 }
 
+// storeError is the answer to a query the store failed: item-not-found for
+// an id not in the archive, internal-server-error (logged) otherwise.
+func (h *MAMHandler) storeError(ctx context.Context, a mamAnswer, err error) stanza.Error {
+	if errors.Is(err, ErrNotFound) {
+		return mamError(stanza.Cancel, stanza.ItemNotFound, "no message with that id in the archive")
+	}
+	h.log.WarnContext(ctx, "mixpam: MAM query failed", "owner", a.owner.String(), "err", err)
+	return mamError(stanza.Cancel, stanza.InternalServerError, "the archive is unavailable")
+}
+
+// metadata answers an archive metadata query (XEP-0313 §6) with the
+// archive's first and last records, read as two one-record pages.
+func (h *MAMHandler) metadata(ctx context.Context, a mamAnswer) error {
+	first, err := h.store.Query(ctx, a.owner, Query{Max: 1})
+	if err != nil {
+		return a.error(ctx, h.storeError(ctx, a, err))
+	}
+	if len(first.Records) == 0 {
+		return a.metadata(ctx, nil, nil)
+	}
+	last, err := h.store.Query(ctx, a.owner, Query{Last: true, Max: 1})
+	if err != nil {
+		return a.error(ctx, h.storeError(ctx, a, err))
+	}
+	if len(last.Records) == 0 {
+		// Emptied between the two reads (a retention policy).
+		return a.metadata(ctx, nil, nil)
+	}
+	return a.metadata(ctx, &first.Records[0], &last.Records[0])
+}
+
+// mamMetadata is the local name of the archive metadata request.
+const mamMetadata = "metadata"
+
 // mamPayload returns the start of the IQ's payload, which must be a MAM
-// <query/>.
+// <query/> or <metadata/>.
 func mamPayload(payload xml.TokenReader) (xml.StartElement, error) {
 	for {
 		tok, err := payload.Token()
@@ -181,7 +256,7 @@ func mamPayload(payload xml.TokenReader) (xml.StartElement, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Local != "query" || mamElementSpace(t) != NSMAM {
+			if t.Name.Local != "query" && t.Name.Local != mamMetadata || mamElementSpace(t) != NSMAM {
 				return xml.StartElement{}, mamError(stanza.Cancel, stanza.ServiceUnavailable, "not a MAM query")
 			}
 			return t, nil
@@ -191,9 +266,14 @@ func mamPayload(payload xml.TokenReader) (xml.StartElement, error) {
 	}
 }
 
-// ForFeatures implements mellium's info.FeatureIter with the feature the
-// handler gives the user's bare JID: urn:xmpp:mam:2 (XEP-0313 §7). The node
-// is ignored.
+// ForFeatures implements mellium's info.FeatureIter with the features the
+// handler gives the user's bare JID, those of MAMFeatures (XEP-0313 §7). The
+// node is ignored.
 func (h *MAMHandler) ForFeatures(_ string, f func(info.Feature) error) error {
-	return f(info.Feature{Var: NSMAM})
+	for _, v := range MAMFeatures() {
+		if err := f(info.Feature{Var: v}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -32,13 +32,22 @@ type mamAnswer struct {
 type mamReply func(ctx context.Context, raw []byte) error
 
 // mamForm is the answer to form discovery (XEP-0313 §4.1.5): the fields
-// every server must support, typed as §4.1.5 requires.
+// every server must support, those of urn:xmpp:mam:2#extended and
+// include-groupchat, typed as §4.1.5 shows them; ids is open to any value
+// (XEP-0122).
 const mamForm = `<query xmlns="` + NSMAM + `"><x xmlns="` + form.NS + `" type="form">` +
 	`<field type="hidden" var="FORM_TYPE"><value>` + NSMAM + `</value></field>` +
 	`<field type="jid-single" var="with"></field>` +
 	`<field type="text-single" var="start"></field>` +
 	`<field type="text-single" var="end"></field>` +
+	`<field type="text-single" var="before-id"></field>` +
+	`<field type="text-single" var="after-id"></field>` +
+	`<field type="list-multi" var="ids"><validate xmlns="` + nsXDataValidate + `" datatype="xs:string"><open></open></validate></field>` +
+	`<field type="boolean" var="include-groupchat"></field>` +
 	`</x></query>`
+
+// nsXDataValidate is the XEP-0122 data forms validation namespace.
+const nsXDataValidate = "http://jabber.org/protocol/xdata-validate"
 
 // error answers the IQ with err, a stanza.Error (anything else becomes
 // internal-server-error).
@@ -60,11 +69,42 @@ func (a mamAnswer) form(ctx context.Context) error {
 	return a.send(ctx, append(raw, "</iq>"...))
 }
 
-// results sends one message per record of page, then the IQ result with
-// <fin/> (XEP-0313 §4.2, §4.3).
+// metadata answers an archive metadata query (XEP-0313 §6) with the
+// archive's first and last records, or an empty <metadata/> for an empty
+// archive (nil records).
+func (a mamAnswer) metadata(ctx context.Context, first, last *Record) error {
+	raw := a.appendIQ(nil, stanza.ResultIQ)
+	raw = append(raw, `<metadata xmlns="`+NSMAM+`">`...)
+	if first != nil && last != nil {
+		raw = appendMetadataRecord(raw, "start", first)
+		raw = appendMetadataRecord(raw, "end", last)
+	}
+	return a.send(ctx, append(raw, "</metadata></iq>"...))
+}
+
+// appendMetadataRecord appends <start/> or <end/> (local) for rec.
+func appendMetadataRecord(dst []byte, local string, rec *Record) []byte {
+	dst = append(dst, '<')
+	dst = append(dst, local...)
+	dst = append(dst, ` id="`...)
+	dst = xmlenc.AppendEscaped(dst, rec.ID, true)
+	dst = append(dst, `" timestamp="`...)
+	dst = rec.Time.UTC().AppendFormat(dst, stampLayout)
+	dst = append(dst, `"></`...)
+	dst = append(dst, local...)
+	return append(dst, '>')
+}
+
+// results sends one message per record of page, oldest first or, for a
+// flipped page, newest first; then the IQ result with <fin/> (XEP-0313
+// §4.2, §4.3).
 func (a mamAnswer) results(ctx context.Context, q mamQuery, page Page) error {
 	var buf []byte
-	for _, rec := range page.Records {
+	for i := range page.Records {
+		rec := page.Records[i]
+		if q.flip {
+			rec = page.Records[len(page.Records)-1-i]
+		}
 		var ok bool
 		buf, ok = a.appendResult(buf[:0], q.queryID, rec)
 		if !ok {

@@ -164,7 +164,16 @@ type mamIQ struct {
 			} `xml:"jabber:x:data field"`
 		} `xml:"jabber:x:data x"`
 	} `xml:"urn:xmpp:mam:2 query"`
+	Metadata *struct {
+		Start *mamMetadataRecord `xml:"urn:xmpp:mam:2 start"`
+		End   *mamMetadataRecord `xml:"urn:xmpp:mam:2 end"`
+	} `xml:"urn:xmpp:mam:2 metadata"`
 	Error *stanza.Error `xml:"jabber:client error"`
+}
+
+type mamMetadataRecord struct {
+	ID        string `xml:"id,attr"`
+	Timestamp string `xml:"timestamp,attr"`
 }
 
 // ids returns the result ids.

@@ -16,7 +16,9 @@ import (
 // and must answer exactly once: result messages (never more than the page
 // size) and then one IQ, result or error, each a single well-formed element.
 // The seed corpus in testdata/fuzz/FuzzMAMQuery holds the query payloads of
-// XEP-0313's examples (§4, §4.1, §4.3) and a few malformed ones.
+// XEP-0313's examples (§4, §4.1 with the #extended fields and
+// include-groupchat, §4.3 with flipped pages, §6 metadata, sent as a get
+// because its first byte is odd) and a few malformed ones.
 func FuzzMAMQuery(f *testing.F) {
 	e := newMAMEnv(f, MAMConfig{PageSize: 5, MaxPageSize: 10})
 	e.fill(20)

@@ -3,6 +3,7 @@ package archive
 import (
 	"encoding/xml"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,23 +19,35 @@ import (
 // JID is 3071 bytes (RFC 7622 §3.1), and ids and timestamps are far shorter.
 const maxMAMValue = 3071
 
+// maxMAMIDs bounds the values of the ids field: more ids than the largest
+// page could return are refused (policy-violation), so that a query costs
+// at most one page's worth of lookups.
+const maxMAMIDs = DefaultMaxPageSize
+
 // mamQuery is a parsed XEP-0313 query.
 type mamQuery struct {
 	// queryID is the client's queryid, echoed in every result.
 	queryID string
 	// query selects the page; Max is still the client's (-1 when absent).
 	query Query
+	// flip asks for the page's results newest first (XEP-0313 §4.3.3
+	// <flip-page/>).
+	flip bool
+	// noGroupchat is include-groupchat set to false (XEP-0313 §4.1.4).
+	noGroupchat bool
 }
 
 // parseMAMQuery parses the <query xmlns='urn:xmpp:mam:2'/> element whose
 // start is start and whose content and end element r yields; it reads r up
-// to that end element and no further. It accepts the fields every MAM server
-// must support (XEP-0313 §4.1: FORM_TYPE, with, start, end) and RSM max,
-// after and before (XEP-0059 §2, with an empty <before/> for the last page).
-// The error is a stanza.Error: bad-request for anything malformed,
+// to that end element and no further. It accepts the fields of XEP-0313
+// §4.1 (FORM_TYPE, with, start, end, and those of urn:xmpp:mam:2#extended:
+// before-id, after-id, ids), include-groupchat (§4.1.4), <flip-page/>
+// (§4.3.3), and RSM max, after and before (XEP-0059 §2, with an empty
+// <before/> for the last page). The error is a stanza.Error: bad-request for
+// anything malformed, policy-violation for more than maxMAMIDs ids,
 // feature-not-implemented for what is well-formed but not supported (other
-// form fields, as §4.1.5 requires; <flip-page/>; RSM <index/>; a full JID
-// in with; pubsub's node).
+// form fields, as §4.1.5 requires; RSM <index/>; a full JID in with;
+// pubsub's node).
 func parseMAMQuery(start xml.StartElement, r xml.TokenReader) (mamQuery, error) {
 	q := mamQuery{query: Query{Max: -1}}
 	var seenQueryID bool
@@ -66,7 +79,7 @@ func parseMAMQuery(start xml.StartElement, r xml.TokenReader) (mamQuery, error) 
 					return mamQuery{}, mamBadRequest("the query has two data forms")
 				}
 				seenForm = true
-				err = parseMAMForm(t, r, &q.query)
+				err = parseMAMForm(t, r, &q)
 			case xml.Name{Space: paging.NS, Local: "set"}:
 				if seenSet {
 					return mamQuery{}, mamBadRequest("the query has two RSM sets")
@@ -74,7 +87,8 @@ func parseMAMQuery(start xml.StartElement, r xml.TokenReader) (mamQuery, error) 
 				seenSet = true
 				err = parseMAMSet(r, &q.query)
 			case xml.Name{Space: NSMAM, Local: "flip-page"}:
-				return mamQuery{}, mamNotImplemented("flipped pages are not supported (no urn:xmpp:mam:2#extended)")
+				q.flip = true
+				err = mamSkip(r)
 			default:
 				// Unknown extensions are ignored.
 				err = mamSkip(r)
@@ -88,14 +102,18 @@ func parseMAMQuery(start xml.StartElement, r xml.TokenReader) (mamQuery, error) 
 
 // mamFields are the form fields parseMAMForm knows.
 const (
-	mamFieldFormType = "FORM_TYPE"
-	mamFieldWith     = "with"
-	mamFieldStart    = "start"
-	mamFieldEnd      = "end"
+	mamFieldFormType         = "FORM_TYPE"
+	mamFieldWith             = "with"
+	mamFieldStart            = "start"
+	mamFieldEnd              = "end"
+	mamFieldBeforeID         = "before-id"
+	mamFieldAfterID          = "after-id"
+	mamFieldIDs              = "ids"
+	mamFieldIncludeGroupchat = "include-groupchat"
 )
 
 // parseMAMForm parses a XEP-0004 submit form (start is its <x/>) into q.
-func parseMAMForm(start xml.StartElement, r xml.TokenReader, q *Query) error {
+func parseMAMForm(start xml.StartElement, r xml.TokenReader, q *mamQuery) error {
 	if typ, _ := mamAttr(start, "type"); typ != "submit" {
 		return mamBadRequest("the query's data form must be of type submit")
 	}
@@ -125,26 +143,29 @@ func parseMAMForm(start xml.StartElement, r xml.TokenReader, q *Query) error {
 			}
 			seen[name] = true
 			switch name {
-			case mamFieldFormType, mamFieldWith, mamFieldStart, mamFieldEnd:
+			case mamFieldFormType, mamFieldWith, mamFieldStart, mamFieldEnd,
+				mamFieldBeforeID, mamFieldAfterID, mamFieldIDs, mamFieldIncludeGroupchat:
 			default:
 				return mamNotImplemented("unsupported form field " + strconv.Quote(name))
 			}
-			value, set, err := readMAMFieldValue(r, name)
+			values, err := readMAMFieldValues(r, name)
 			if err != nil {
 				return err
 			}
-			if !set {
+			if len(values) == 0 {
 				continue
 			}
-			if err := setMAMField(q, name, value); err != nil {
+			if err := setMAMField(q, name, values); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// setMAMField applies one field of a query form to q.
-func setMAMField(q *Query, name, value string) error {
+// setMAMField applies one field of a query form, with its values (at least
+// one; more only for ids), to q.
+func setMAMField(mq *mamQuery, name string, values []string) error {
+	q, value := &mq.query, values[0]
 	switch name {
 	case mamFieldFormType:
 		if value != NSMAM {
@@ -169,36 +190,74 @@ func setMAMField(q *Query, name, value string) error {
 		} else {
 			q.End = t
 		}
+	case mamFieldAfterID, mamFieldBeforeID:
+		if value == "" {
+			return mamBadRequest(name + " is empty")
+		}
+		if name == mamFieldAfterID {
+			q.AfterID = value
+		} else {
+			q.BeforeID = value
+		}
+	case mamFieldIDs:
+		if slices.Contains(values, "") {
+			return mamBadRequest("ids has an empty value")
+		}
+		q.IDs = values
+	case mamFieldIncludeGroupchat:
+		include, err := parseXSBoolean(value)
+		if err != nil {
+			return err
+		}
+		mq.noGroupchat = !include
 	}
 	return nil
 }
 
-// readMAMFieldValue reads the children of a <field/> up to its end element
-// and returns its one value. A field without a value is as if absent (set
-// false); one with several is bad-request, as none of the fields is multi.
-func readMAMFieldValue(r xml.TokenReader, name string) (value string, set bool, err error) {
+// parseXSBoolean parses a XEP-0004 boolean field value (xs:boolean).
+func parseXSBoolean(value string) (bool, error) {
+	switch strings.TrimSpace(value) {
+	case "1", "true":
+		return true, nil
+	case "0", "false":
+		return false, nil
+	}
+	return false, mamBadRequest("include-groupchat is not a boolean")
+}
+
+// readMAMFieldValues reads the children of a <field/> up to its end element
+// and returns its values. A field without a value is as if absent (none);
+// more than one is bad-request except for ids, the one multi field, which
+// may have up to maxMAMIDs.
+func readMAMFieldValues(r xml.TokenReader, name string) ([]string, error) {
+	var values []string
 	for {
 		tok, err := r.Token()
 		if tok == nil {
-			return "", false, mamReadError(err)
+			return nil, mamReadError(err)
 		}
 		switch t := tok.(type) {
 		case xml.EndElement:
-			return value, set, nil
+			return values, nil
 		case xml.StartElement:
 			if t.Name.Local != "value" || mamElementSpace(t) != form.NS {
 				if err := mamSkip(r); err != nil {
-					return "", false, err
+					return nil, err
 				}
 				continue
 			}
-			if set {
-				return "", false, mamBadRequest("the " + strconv.Quote(name) + " field has more than one value")
+			switch {
+			case len(values) == 1 && name != mamFieldIDs:
+				return nil, mamBadRequest("the " + strconv.Quote(name) + " field has more than one value")
+			case len(values) == maxMAMIDs:
+				return nil, mamError(stanza.Modify, stanza.PolicyViolation,
+					"ids has more than "+strconv.Itoa(maxMAMIDs)+" values")
 			}
-			if value, err = readMAMText(r); err != nil {
-				return "", false, err
+			value, err := readMAMText(r)
+			if err != nil {
+				return nil, err
 			}
-			set = true
+			values = append(values, value)
 		}
 	}
 }

@@ -198,6 +198,10 @@ func TestMAMFormDiscovery(t *testing.T) {
 		"with jid-single ",
 		"start text-single ",
 		"end text-single ",
+		"before-id text-single ",
+		"after-id text-single ",
+		"ids list-multi ",
+		"include-groupchat boolean ",
 	}, fields)
 }
 
@@ -270,9 +274,14 @@ func TestMAMMalformedQueries(t *testing.T) {
 		{"element in a value", q(formOpen + `<field var="with"><value><b/></value></field>` + formClose), stanza.BadRequest},
 		{"overlong value", q(formOpen + `<field var="with"><value>` + strings.Repeat("a", 4000) + `</value></field>` + formClose), stanza.BadRequest},
 		{"unknown field", q(formOpen + `<field var="{http://example.com/}free-text-search"><value>x</value></field>` + formClose), stanza.FeatureNotImplemented},
-		{"extended field", q(formOpen + `<field var="after-id"><value>x</value></field>` + formClose), stanza.FeatureNotImplemented},
-		{"include-groupchat", q(formOpen + `<field var="include-groupchat"><value>true</value></field>` + formClose), stanza.FeatureNotImplemented},
-		{"flip-page", q(`<flip-page/>`), stanza.FeatureNotImplemented},
+		{"empty after-id", q(formOpen + `<field var="after-id"><value></value></field>` + formClose), stanza.BadRequest},
+		{"empty before-id", q(formOpen + `<field var="before-id"><value/></field>` + formClose), stanza.BadRequest},
+		{"two after-id values", q(formOpen + `<field var="after-id"><value>a</value><value>b</value></field>` + formClose), stanza.BadRequest},
+		{"empty id in ids", q(formOpen + `<field var="ids"><value>a</value><value></value></field>` + formClose), stanza.BadRequest},
+		{"too many ids", q(formOpen + `<field var="ids">` + strings.Repeat(`<value>a</value>`, maxMAMIDs+1) + `</field>` + formClose), stanza.PolicyViolation},
+		{"include-groupchat not a boolean", q(formOpen + `<field var="include-groupchat"><value>yes</value></field>` + formClose), stanza.BadRequest},
+		{"metadata with set", `<metadata xmlns="urn:xmpp:mam:2"/>`, stanza.BadRequest},
+		{"metadata of another namespace", `<metadata xmlns="urn:xmpp:mam:1"/>`, stanza.ServiceUnavailable},
 		{"two sets", q(`<set xmlns="http://jabber.org/protocol/rsm"/><set xmlns="http://jabber.org/protocol/rsm"/>`), stanza.BadRequest},
 		{"negative max", q(`<set xmlns="http://jabber.org/protocol/rsm"><max>-1</max></set>`), stanza.BadRequest},
 		{"max not a number", q(`<set xmlns="http://jabber.org/protocol/rsm"><max>ten</max></set>`), stanza.BadRequest},
@@ -408,5 +417,6 @@ func TestMAMFeatures(t *testing.T) {
 		got = append(got, f.Var)
 		return nil
 	}))
-	require.Equal(t, []string{"urn:xmpp:mam:2"}, got)
+	require.Equal(t, []string{"urn:xmpp:mam:2", "urn:xmpp:mam:2#extended", "urn:xmpp:mam:2#groupchat-field", "urn:xmpp:mam:2#groupchat-available"}, got)
+	require.Equal(t, got, MAMFeatures())
 }

@@ -48,13 +48,20 @@ func (s *MemStore) Query(_ context.Context, owner jid.JID, q Query) (Page, error
 		with = q.With.Bare().String()
 	}
 	recs := s.owners[owner.Bare().String()]
-	for _, id := range []string{q.After, q.Before} {
+	for _, id := range []string{q.After, q.Before, q.AfterID, q.BeforeID} {
 		if _, found := slices.BinarySearchFunc(recs, id, compareID); id != "" && !found {
 			return Page{}, ErrNotFound
 		}
 	}
+	candidates := recs
+	if len(q.IDs) > 0 {
+		var err error
+		if candidates, err = pick(recs, q.IDs); err != nil {
+			return Page{}, err
+		}
+	}
 	var sel []Record
-	for _, r := range recs {
+	for _, r := range candidates {
 		if with != "" && r.With.String() != with {
 			continue
 		}
@@ -62,6 +69,9 @@ func (s *MemStore) Query(_ context.Context, owner jid.JID, q Query) (Page, error
 			continue
 		}
 		if !q.End.IsZero() && r.Time.After(q.End) {
+			continue
+		}
+		if q.AfterID != "" && r.ID <= q.AfterID || q.BeforeID != "" && r.ID >= q.BeforeID {
 			continue
 		}
 		sel = append(sel, r)
@@ -93,6 +103,26 @@ func (s *MemStore) Query(_ context.Context, owner jid.JID, q Query) (Page, error
 		page.Complete = end == len(sel)
 	}
 	return page, nil
+}
+
+// pick returns the records of recs (sorted by ID) with the given ids, sorted
+// by ID and each once, or ErrNotFound if one of the ids is not in recs.
+func pick(recs []Record, ids []string) ([]Record, error) {
+	idx := make([]int, 0, len(ids))
+	for _, id := range ids {
+		i, found := slices.BinarySearchFunc(recs, id, compareID)
+		if !found {
+			return nil, ErrNotFound
+		}
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	out := make([]Record, len(idx))
+	for k, i := range idx {
+		out[k] = recs[i]
+	}
+	return out, nil
 }
 
 func max0(n int) int { return max(n, 0) }

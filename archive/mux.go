@@ -14,9 +14,9 @@ import (
 )
 
 // Handle returns an option that registers h on a mellium mux.ServeMux for
-// the MAM queries (type set) and form requests (type get) of one client
-// session, whose full JID is session, and advertises urn:xmpp:mam:2 through
-// the mux's features. It stamps every query with from=session (a client
+// the MAM queries (type set), form requests and archive metadata requests
+// (type get) of one client session, whose full JID is session, and
+// advertises the features of MAMFeatures through the mux's features. It stamps every query with from=session (a client
 // cannot speak for another session; RFC 6120 §8.1.2.1) and writes the
 // result messages and the answer into the session's own stream, as mellium
 // expects of an IQ handler. mellium's mux passes handlers no context, so ctx
@@ -30,6 +30,7 @@ func Handle(ctx context.Context, h *MAMHandler, session jid.JID) mux.Option {
 	return func(m *mux.ServeMux) {
 		mux.IQ(stanza.SetIQ, name, hf)(m)
 		mux.IQ(stanza.GetIQ, name, mamFeaturedMuxHandler{hf})(m)
+		mux.IQ(stanza.GetIQ, xml.Name{Space: NSMAM, Local: mamMetadata}, hf)(m)
 	}
 }
 

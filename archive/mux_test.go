@@ -83,15 +83,20 @@ func TestHandleMux(t *testing.T) {
 
 	a = serve(`<iq type='get' id='q1'><query xmlns='urn:xmpp:mam:2'/></iq>`)
 	require.NotNil(t, a.IQ.Query)
-	require.Len(t, a.IQ.Query.Form.Fields, 4)
+	require.Len(t, a.IQ.Query.Form.Fields, 8)
 
 	a = serve(`<iq type='set' id='q1'><query xmlns='urn:xmpp:mam:2'><flip-page/></query></iq>`)
-	require.Equal(t, "feature-not-implemented", string(a.condition()))
+	require.Equal(t, []string{e.ids[2], e.ids[1], e.ids[0]}, a.ids())
+
+	a = serve(`<iq type='get' id='q1'><metadata xmlns='urn:xmpp:mam:2'/></iq>`)
+	require.NotNil(t, a.IQ.Metadata)
+	require.Equal(t, e.ids[0], a.IQ.Metadata.Start.ID)
+	require.Equal(t, e.ids[2], a.IQ.Metadata.End.ID)
 
 	var features []string
 	require.NoError(t, m.ForFeatures("", func(f info.Feature) error {
 		features = append(features, f.Var)
 		return nil
 	}))
-	require.Equal(t, []string{NSMAM}, features)
+	require.Equal(t, MAMFeatures(), features)
 }

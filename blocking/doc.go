@@ -12,7 +12,11 @@
 // policies that channel traffic comes from a joined channel. Handler
 // answers the XEP-0191 commands (§3.2–3.5) for hosts without their own, with
 // Handle as its adapter for mellium's mux, and BlockedError builds the
-// §3.3 error for outbound stanzas to blocked JIDs.
+// §3.3 error for outbound stanzas to blocked JIDs. The presence that
+// §3.3 and §3.4 ask for on block and unblock is the host's: Handler reports
+// each Change to a PresenceUpdater (presence.Handler is one, for channel
+// presence), and Change.Affects says which JIDs a change concerns by the
+// Filter's MIX-aware rules.
 //
 // Store is the seam to the host's blocklist storage; MemStore is an
 // in-memory implementation and blocking/blockingtest a conformance kit for

@@ -43,12 +43,14 @@ var errNoSender = fmt.Errorf("blocking: command without from: %w", host.ErrNoSen
 // pushes with IQ results addressed to the user's bare JID, which the host
 // drops.
 //
-// The Handler does not send the presence that XEP-0191 §3.3 and §3.4 ask for
-// on block and unblock: that is the host's presence engine's job.
+// The presence that XEP-0191 §3.3 and §3.4 ask for on block and unblock is
+// the host's presence engine's job: the Handler tells it of each change
+// through the PresenceUpdater given with WithPresence.
 type Handler struct {
 	store    Store
 	sessions host.Sessions
 	router   host.Router
+	presence PresenceUpdater
 	logger   *slog.Logger
 	timeout  time.Duration
 	locks    *userLocks
@@ -77,6 +79,14 @@ func WithTimeout(d time.Duration) HandlerOption {
 			h.timeout = d
 		}
 	}
+}
+
+// WithPresence makes the handler tell p of every change of a blocklist, so
+// that presence follows it (XEP-0191 §3.3, §3.4): after the change is
+// stored and pushed, before the command is answered. Without it (or with a
+// nil p) no presence is sent.
+func WithPresence(p PresenceUpdater) HandlerOption {
+	return func(h *Handler) { h.presence = p }
 }
 
 // NewHandler returns a Handler that keeps blocklists in store and delivers
@@ -122,8 +132,9 @@ func NewHandler(store Store, sessions host.Sessions, router host.Router, opts ..
 // commands, is answered internal-server-error.
 //
 // After a block or unblock that changed the blocklist, HandleIQ pushes the
-// change to all the user's online resources (the requester included) and
-// only then routes the result, so that a client holds the change by the time
+// change to all the user's online resources (the requester included),
+// reports it to the PresenceUpdater (WithPresence) and only then routes the
+// result, so that a client holds the change by the time
 // it learns that its command succeeded. A failed push is logged and does not
 // fail the command, which has taken effect.
 //
@@ -227,11 +238,19 @@ func (h *Handler) run(ctx context.Context, user jid.JID, cmd request) (xml.Token
 	if err != nil || len(changed) == 0 {
 		return nil, err
 	}
+	pushed := changed
 	if cmd.op == opUnblock && len(cmd.items) == 0 {
 		// Unblock all is pushed as an empty <unblock/> (XEP-0191 §3.5).
-		changed = nil
+		pushed = nil
 	}
-	h.push(ctx, user, name, changed)
+	h.push(ctx, user, name, pushed)
+	if h.presence != nil {
+		c := Change{User: user, Unblock: cmd.op == opUnblock, Items: changed}
+		if err := h.presence.BlocklistChanged(ctx, c); err != nil {
+			h.logger.WarnContext(ctx, "blocking: presence after a blocklist change failed",
+				"user", user.String(), "command", name, "error", err)
+		}
+	}
 	return nil, nil
 }
 

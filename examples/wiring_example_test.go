@@ -39,6 +39,7 @@ func Example_wiring() {
 	check(err)
 	_, err = archive.NewMAMHandler(archive.MAMConfig{Store: archives, Router: router})
 	check(err)
+	_ = blocking.NewHandler(blocks, sessions, router, blocking.WithPresence(blocking.PresenceUpdaters{pres}))
 	_, err = disco.NewAccount(disco.AccountConfig{Router: router, Features: disco.Features{Archive: true}})
 	check(err)
 	_ = join

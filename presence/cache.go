@@ -20,6 +20,10 @@ type entry struct {
 	channel *channel
 	sender  string // full JID the presence came from
 	stanza  splice.Stanza
+	// blocked records that the user blocks the sender (XEP-0191): the
+	// presence is kept, so that an unblock can show it (§3.4), but not
+	// delivered.
+	blocked bool
 	links   [2]links // indexed by listOrder
 }
 
@@ -75,16 +79,16 @@ func (l *entryList) moveToBack(e *entry) {
 
 // put caches s, owned by the cache from now on, as the presence of sender in
 // channel c of u, replacing the sender's previous presence, and evicts the
-// least recently updated entries beyond the bounds. It returns the number
-// of entries evicted.
-func (st *state) put(u *user, c *channel, sender string, s splice.Stanza) int {
+// least recently updated entries beyond the bounds. blocked says whether the
+// user blocks the sender. It returns the number of entries evicted.
+func (st *state) put(u *user, c *channel, sender string, s splice.Stanza, blocked bool) int {
 	if e := u.cache[sender]; e != nil {
-		e.stanza = s
+		e.stanza, e.blocked = s, blocked
 		u.lru.moveToBack(e)
 		st.lru.moveToBack(e)
 		return 0
 	}
-	e := &entry{user: u, channel: c, sender: sender, stanza: s}
+	e := &entry{user: u, channel: c, sender: sender, stanza: s, blocked: blocked}
 	u.cache[sender] = e
 	u.lru.pushBack(e)
 	st.lru.pushBack(e)
@@ -170,12 +174,15 @@ func (st *state) prune(u *user, joined []jid.JID, seen uint64) {
 	}
 }
 
-// snapshot returns u's cached presence, least recently updated first. The
-// stanzas are immutable: the caller may use them without the lock.
+// snapshot returns u's cached presence from senders the user does not
+// block, least recently updated first. The stanzas are immutable: the caller
+// may use them without the lock.
 func (u *user) snapshot() []splice.Stanza {
 	out := make([]splice.Stanza, 0, len(u.cache))
 	for e := u.lru.head; e != nil; e = e.links[userEntries].next {
-		out = append(out, e.stanza)
+		if !e.blocked {
+			out = append(out, e.stanza)
+		}
 	}
 	return out
 }

@@ -40,6 +40,12 @@
 //     the user's MIX-capable clients unavailable presence from each of its
 //     senders (XEP-0405 is silent; RFC 6121 §3.2 does the same when a
 //     presence subscription is cancelled).
+//   - Blocking (XEP-0191 §3.3, §3.4, XEP-0405 §2.12): presence from a
+//     blocked sender is cached but not delivered; Handler.BlocklistChanged
+//     (a blocking.PresenceUpdater) shows the user's clients a sender just
+//     blocked as offline and one just unblocked as the cache has it now, and
+//     sends a channel just blocked or unblocked the end or the return of the
+//     user's presence.
 //   - Probes (XEP-0403 §5, RFC 6121 §4.3): a channel's probe is answered with
 //     the presence of the user's MIX-capable clients only, or unavailable
 //     presence from the bare JID when none is online.

@@ -44,6 +44,11 @@ type Handler struct {
 	// into Inbound synchronously.
 	outLocks    [outboundStripes]sync.Mutex
 	outLockSeed maphash.Seed
+
+	// blockEpochs move when a blocklist change of a user of the stripe
+	// starts being applied (BlocklistChanged), so that relay knows its
+	// verdict may be stale.
+	blockEpochs [outboundStripes]atomic.Uint64
 }
 
 // outboundStripes is the number of locks users share for ordering their
@@ -55,6 +60,11 @@ func (h *Handler) lockOutbound(j jid.JID) func() {
 	mu := &h.outLocks[maphash.String(h.outLockSeed, j.Bare().String())%outboundStripes]
 	mu.Lock()
 	return mu.Unlock
+}
+
+// blockEpoch returns the blocklist epoch of user (a bare JID as a string).
+func (h *Handler) blockEpoch(user string) *atomic.Uint64 {
+	return &h.blockEpochs[maphash.String(h.outLockSeed, user)%outboundStripes]
 }
 
 // New returns a Handler that learns MIX capability from sessions, delivers
@@ -95,7 +105,8 @@ type Stats struct {
 	// Spoofed counts presence dropped because it came from an encoded JID of
 	// a channel the user has not joined.
 	Spoofed uint64
-	// Blocked counts presence dropped by the BlockFilter.
+	// Blocked counts presence not delivered because the BlockFilter blocks
+	// its sender (available and unavailable presence is still cached).
 	Blocked uint64
 	// Refreshes counts directed presence sent to channels to refresh their
 	// presence (XEP-0405 §2.9.3).

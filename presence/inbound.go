@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
@@ -45,7 +46,10 @@ import (
 // (answering presence from strangers would reveal the account), and counted
 // in Stats.Spoofed. The one exception is an ordinary roster contact whose
 // localpart happens to contain '#': such presence is left to the host.
-// Presence from a peer the BlockFilter blocks is dropped and counted too.
+// Presence from a peer the BlockFilter blocks is not delivered and is
+// counted (Stats.Blocked); its available and unavailable presence still
+// updates the cache, without a client seeing it, so that an unblock shows
+// the peer as it is (BlocklistChanged).
 // Other presence types (subscription management) and presence to full JIDs
 // are left to the host.
 func (h *Handler) Inbound(ctx context.Context, p stanza.Presence, payload xml.TokenReader) (handled bool, err error) {
@@ -63,12 +67,17 @@ func (h *Handler) Inbound(ctx context.Context, p stanza.Presence, payload xml.To
 	if err != nil || !joined {
 		return h.spoofed(ctx, user, p.From, item, err)
 	}
-	if blocked, err := h.blocked(ctx, user, p.From); err != nil || blocked {
-		if blocked {
-			h.stats.blocked.Add(1)
-			h.log.DebugContext(ctx, "presence: dropped presence from blocked peer", "user", user, "from", p.From)
-		}
+	if p.Type == stanza.AvailablePresence || p.Type == stanza.UnavailablePresence {
+		return true, h.relay(ctx, user, userKey, item.JID.String(), p, payload)
+	}
+	blocked, err := h.blocked(ctx, user, p.From)
+	if err != nil {
 		return true, err
+	}
+	if blocked {
+		h.stats.blocked.Add(1)
+		h.log.DebugContext(ctx, "presence: dropped presence from blocked peer", "user", user, "from", p.From)
+		return true, nil
 	}
 	switch p.Type {
 	case stanza.ProbePresence:
@@ -83,7 +92,7 @@ func (h *Handler) Inbound(ctx context.Context, p stanza.Presence, payload xml.To
 		h.log.DebugContext(ctx, "presence: channel returned a presence error", "user", user, "from", p.From)
 		return true, nil
 	}
-	return true, h.relay(ctx, userKey, item.JID.String(), p, payload)
+	return true, nil
 }
 
 // isBare reports whether the JID j (as a string) has a localpart and no
@@ -133,9 +142,21 @@ func (h *Handler) spoofed(ctx context.Context, user, from jid.JID, contact roste
 	return true, nil
 }
 
-// relay caches channel presence and passes it on to the user's MIX-capable
-// sessions. user and channel are bare JIDs as strings.
-func (h *Handler) relay(ctx context.Context, user, channel string, p stanza.Presence, payload xml.TokenReader) error {
+// verdictAttempts bounds how often relay asks the BlockFilter again when the
+// user's blocklist changed while it was deciding.
+const verdictAttempts = 3
+
+// relay caches available or unavailable channel presence and passes it on
+// to user's (userKey as a string) MIX-capable sessions, unless the user blocks its sender: then it
+// is only cached (XEP-0191 §3.3), for an unblock to show (§3.4). channel is
+// the channel's bare JID as a string.
+//
+// The verdict must not be older than a blocklist change that
+// BlocklistChanged is applying, or presence from a sender just blocked could
+// be delivered after its unavailable presence: relay asks the filter again
+// when the user's blocklist epoch moved meanwhile, and after verdictAttempts
+// treats the sender as blocked.
+func (h *Handler) relay(ctx context.Context, user jid.JID, userKey, channel string, p stanza.Presence, payload xml.TokenReader) error {
 	sc := h.getScratch()
 	defer h.putScratch(sc)
 	sender := p.From.String()
@@ -143,26 +164,67 @@ func (h *Handler) relay(ctx context.Context, user, channel string, p stanza.Pres
 	if err != nil {
 		return fmt.Errorf("presence: reading channel presence: %w", err)
 	}
+	epoch := h.blockEpoch(userKey)
+	for attempt := 1; ; attempt++ {
+		seen := epoch.Load()
+		blocked, err := h.blocked(ctx, user, p.From)
+		if err != nil {
+			return err
+		}
+		final := attempt == verdictAttempts
+		if done, err := h.keep(ctx, sc, s, userKey, channel, sender, p.Type, blocked || final, epoch, seen, final); done {
+			return err
+		}
+	}
+}
 
+// keep caches s and passes it on as relay describes, unless the user's
+// blocklist epoch is no longer seen and the attempt is not final: then it
+// does nothing and reports done false.
+func (h *Handler) keep(ctx context.Context, sc *scratch, s splice.Stanza, user, channel, sender string, typ stanza.PresenceType, blocked bool, epoch *atomic.Uint64, seen uint64, final bool) (done bool, err error) {
 	st := &h.state
 	st.mu.Lock()
+	if !final && epoch.Load() != seen {
+		st.mu.Unlock()
+		return false, nil
+	}
+	if blocked {
+		h.stats.blocked.Add(1)
+		h.log.DebugContext(ctx, "presence: kept presence from blocked peer undelivered", "user", user, "from", sender)
+	}
 	u := st.userFor(user, !h.discardOffline)
 	if u == nil {
 		st.mu.Unlock()
-		return nil
+		return true, nil
 	}
 	u.refreshAnswered(channel, true)
+	// The clients were shown the sender available: a blocked sender must
+	// now be shown gone, as BlocklistChanged would have had this presence
+	// not beaten it to the cache entry.
+	e := u.cache[sender]
+	hide := blocked && e != nil && !e.blocked
 	var kept splice.Stanza
 	evicted, missed := 0, 0
 	switch {
-	case p.Type == stanza.UnavailablePresence:
+	case typ == stanza.UnavailablePresence:
 		st.remove(u, sender)
 	case len(u.sessions) > 0 || !h.discardOffline:
 		kept = s.Clone()
-		evicted = st.put(u, u.channelFor(channel), sender, kept)
+		evicted = st.put(u, u.channelFor(channel), sender, kept, blocked)
+	}
+	if hide {
+		gone, captureErr := sc.capture(stanza.Presence{Type: stanza.UnavailablePresence}, sender, nil)
+		if captureErr != nil {
+			st.mu.Unlock()
+			return true, captureErr
+		}
+		s, kept = gone, gone.Clone()
 	}
 	targets := sc.targets[:0]
 	for _, sess := range u.sessions {
+		if blocked && !hide {
+			break
+		}
 		if sess.ready {
 			targets = append(targets, sess.target)
 			continue
@@ -183,5 +245,32 @@ func (h *Handler) relay(ctx context.Context, user, channel string, p stanza.Pres
 		h.log.DebugContext(ctx, "presence: evicted cached channel presence", "user", user, "entries", evicted)
 	}
 	h.stats.missed.Add(uint64(missed))
-	return h.sendAll(ctx, &sc.out, s, targets)
+	err = h.sendAll(ctx, &sc.out, s, targets)
+	if len(targets) > 0 && typ == stanza.AvailablePresence && epoch.Load() != seen {
+		err = errors.Join(err, h.overtaken(ctx, sc, user, sender, targets))
+	}
+	return true, err
+}
+
+// overtaken repeats the unavailable presence of sender to targets if a
+// block of sender was applied while its available presence was being
+// delivered to them: BlocklistChanged may have sent its unavailable
+// presence first.
+func (h *Handler) overtaken(ctx context.Context, sc *scratch, user, sender string, targets []target) error {
+	st := &h.state
+	st.mu.Lock()
+	var blocked bool
+	if u := st.userFor(user, false); u != nil {
+		e := u.cache[sender]
+		blocked = e != nil && e.blocked
+	}
+	st.mu.Unlock()
+	if !blocked {
+		return nil
+	}
+	gone, err := sc.capture(stanza.Presence{Type: stanza.UnavailablePresence}, sender, nil)
+	if err != nil {
+		return err
+	}
+	return h.sendAll(ctx, &sc.out, gone, targets)
 }

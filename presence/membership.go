@@ -139,8 +139,9 @@ func (h *Handler) joined(ctx context.Context, user, channel jid.JID) error {
 // calls it after the roster write). The handler forgets the channel's cached
 // presence and any refresh of it in progress, and each of the user's
 // MIX-capable clients that is online gets unavailable presence from every
-// sender of the channel whose available presence the cache held, so that it
-// does not keep showing them. Nothing is sent to the channel: it removed the
+// sender of the channel whose available presence the cache held (and whom
+// the user does not block: those it already saw go), so that it does not
+// keep showing them. Nothing is sent to the channel: it removed the
 // user's clients itself (XEP-0403 §4.4). The error is the Router's.
 func (h *Handler) Left(ctx context.Context, user, channel jid.JID) error {
 	user, channel = user.Bare(), channel.Bare()
@@ -155,30 +156,16 @@ func (h *Handler) Left(ctx context.Context, user, channel jid.JID) error {
 		return nil
 	}
 	gone, err := h.forgetChannel(sc, u, channel.String())
-	targets := sc.targets[:0]
-	missed := 0
-	for _, sess := range u.sessions {
-		if sess.ready {
-			targets = append(targets, sess.target)
-			continue
-		}
-		// The session is still being sent the cache, which may hold what
-		// is gone: the unavailable presence follows it.
-		for _, s := range gone {
-			if sess.hold(s, st.maxPerUser) {
-				missed++
-			}
-		}
-	}
+	var missed int
+	sc.targets, missed = u.deliverAfterCache(sc.targets[:0], gone, st.maxPerUser)
 	st.forgetIfIdle(u)
 	st.mu.Unlock()
-	sc.targets = targets
 	h.stats.missed.Add(uint64(missed))
 
 	h.log.DebugContext(ctx, "presence: channel left", "user", user, "channel", channel, "senders", len(gone))
 	errs := []error{err}
 	for _, s := range gone {
-		errs = append(errs, h.sendAll(ctx, &sc.out, s, targets))
+		errs = append(errs, h.sendAll(ctx, &sc.out, s, sc.targets))
 	}
 	return errors.Join(errs...)
 }
@@ -198,7 +185,7 @@ func (h *Handler) forgetChannel(sc *scratch, u *user, key string) ([]splice.Stan
 	for e := u.lru.head; e != nil; {
 		next := e.links[userEntries].next
 		if e.channel == c {
-			if len(u.sessions) > 0 {
+			if len(u.sessions) > 0 && !e.blocked {
 				s, err := sc.capture(unavailable, e.sender, nil)
 				if err != nil {
 					errs = append(errs, err)

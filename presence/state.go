@@ -137,3 +137,24 @@ func (s *session) hold(p splice.Stanza, limit int) bool {
 	s.pending = append(s.pending, p)
 	return dropped
 }
+
+// deliverAfterCache appends to dst the sessions of u that are ready, to
+// which the caller sends stanzas now, and holds stanzas for those still
+// being sent the cache, which may hold what the stanzas supersede: they
+// follow it. It returns dst and the number of held stanzas dropped past
+// limit. The caller holds state.mu.
+func (u *user) deliverAfterCache(dst []target, stanzas []splice.Stanza, limit int) ([]target, int) {
+	missed := 0
+	for _, sess := range u.sessions {
+		if sess.ready {
+			dst = append(dst, sess.target)
+			continue
+		}
+		for _, s := range stanzas {
+			if sess.hold(s, limit) {
+				missed++
+			}
+		}
+	}
+	return dst, missed
+}

@@ -71,6 +71,9 @@ var tests = []kit.Test[archive.Store]{
 	{Name: "MaxZero", F: testMaxZero},
 	{Name: "UnknownAfterBefore", F: testUnknownAfterBefore},
 	{Name: "PagingOutsideSelection", F: testPagingOutsideSelection},
+	{Name: "FilterAfterBeforeID", F: testFilterAfterBeforeID},
+	{Name: "FilterIDs", F: testFilterIDs},
+	{Name: "UnknownExtendedIDs", F: testUnknownExtendedIDs},
 	{Name: "Paging1000Forward", F: testPaging1000Forward},
 	{Name: "Paging1000Backward", F: testPaging1000Backward},
 	{Name: "ConcurrentAppends", F: testConcurrentAppends},
@@ -149,6 +152,15 @@ func describe(q archive.Query) string {
 	}
 	if q.Last {
 		s += ", Last"
+	}
+	if q.AfterID != "" {
+		s += ", AfterID: " + q.AfterID
+	}
+	if q.BeforeID != "" {
+		s += ", BeforeID: " + q.BeforeID
+	}
+	if len(q.IDs) > 0 {
+		s += fmt.Sprintf(", IDs: %q", q.IDs)
 	}
 	return s + "}"
 }
@@ -417,9 +429,7 @@ func testUnknownAfterBefore(t kit.T, s archive.Store) {
 // in the selection: XEP-0313 §4.3.2 answers item-not-found only for IDs "not
 // present in the archive", so the page starts where the ID sorts.
 func testPagingOutsideSelection(t kit.T, s archive.Store) {
-	all := records(0, 9, coven)
-	all[4] = record(4, spells)
-	appendAll(t, s, juliet, all)
+	all := appendMixed(t, s, appendAll)
 	tests := []struct {
 		q        archive.Query
 		want     []archive.Record
@@ -437,6 +447,90 @@ func testPagingOutsideSelection(t kit.T, s archive.Store) {
 		require.Equal(t, ids(tc.want), ids(p.Records), "Query %s", describe(tc.q))
 		require.Equal(t, tc.complete, p.Complete, "Complete of Query %s", describe(tc.q))
 	}
+}
+
+// testFilterAfterBeforeID checks AfterID and BeforeID: exclusive bounds
+// that are part of the selection (they count), that combine with the other
+// filters and with paging, and that may lie outside the selection.
+func testFilterAfterBeforeID(t kit.T, s archive.Store) {
+	all := appendMixed(t, s, appendAll)
+	requirePages(t, s, []pageCase{
+		{archive.Query{Max: 10, AfterID: all[6].ID}, all[7:10], 3, true},
+		{archive.Query{Max: 10, BeforeID: all[3].ID}, all[0:3], 3, true},
+		{archive.Query{Max: 10, AfterID: all[2].ID, BeforeID: all[6].ID}, all[3:6], 3, true},
+		{archive.Query{Max: 10, AfterID: all[6].ID, BeforeID: all[2].ID}, nil, 0, true},
+		{archive.Query{Max: 10, AfterID: all[5].ID, BeforeID: all[6].ID}, nil, 0, true},
+		{archive.Query{Max: 10, With: coven, AfterID: all[2].ID, BeforeID: all[7].ID}, slices.Concat(all[3:4], all[5:7]), 3, true},
+		{archive.Query{Max: 10, With: coven, AfterID: all[3].ID}, all[5:10], 5, true},
+		{archive.Query{Max: 10, Start: at(5), BeforeID: all[8].ID}, all[5:8], 3, true},
+		// Paging within the bounds: forward, from After, and backward.
+		{archive.Query{Max: 2, AfterID: all[1].ID}, all[2:4], 8, false},
+		{archive.Query{Max: 2, AfterID: all[1].ID, After: all[3].ID}, all[4:6], 8, false},
+		{archive.Query{Max: 2, BeforeID: all[8].ID, Last: true}, all[6:8], 8, false},
+		{archive.Query{Max: 3, AfterID: all[1].ID, BeforeID: all[8].ID, Before: all[5].ID}, all[2:5], 6, true},
+		{archive.Query{Max: 0, AfterID: all[1].ID}, nil, 8, false},
+	})
+}
+
+// appendMixed appends, with add, juliet's records 0 to 9, all with coven
+// but record 4 with spells, and returns them.
+func appendMixed(t kit.T, s archive.Store, add func(kit.T, archive.Store, jid.JID, []archive.Record)) []archive.Record {
+	t.Helper()
+	all := records(0, 9, coven)
+	all[4] = record(4, spells)
+	add(t, s, juliet, all)
+	return all
+}
+
+// pageCase is a query of juliet's archive and the page it must give.
+type pageCase struct {
+	q        archive.Query
+	want     []archive.Record
+	count    int
+	complete bool
+}
+
+// requirePages checks every case.
+func requirePages(t kit.T, s archive.Store, cases []pageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		requirePage(t, tc.q, query(t, s, juliet, tc.q), tc.want, tc.count, tc.complete)
+	}
+}
+
+// testFilterIDs checks IDs: only the records named, in ID order, each once,
+// with the other filters and paging applied to them.
+func testFilterIDs(t kit.T, s archive.Store) {
+	all := appendMixed(t, s, appendShuffled)
+	appendAll(t, s, romeo, records(0, 9, coven))
+	requirePages(t, s, []pageCase{
+		{archive.Query{Max: 10, IDs: []string{all[5].ID}}, all[5:6], 1, true},
+		{archive.Query{Max: 10, IDs: []string{all[7].ID, all[2].ID, all[7].ID}}, []archive.Record{all[2], all[7]}, 2, true},
+		{archive.Query{Max: 10, With: coven, IDs: []string{all[3].ID, all[4].ID}}, all[3:4], 1, true},
+		{archive.Query{Max: 10, AfterID: all[3].ID, IDs: []string{all[1].ID, all[5].ID}}, all[5:6], 1, true},
+		{archive.Query{Max: 1, IDs: []string{all[1].ID, all[5].ID, all[8].ID}}, all[1:2], 3, false},
+		{archive.Query{Max: 1, IDs: []string{all[1].ID, all[5].ID, all[8].ID}, Last: true}, all[8:9], 3, false},
+		{archive.Query{Max: 10, IDs: []string{all[1].ID, all[5].ID, all[8].ID}, After: all[1].ID}, []archive.Record{all[5], all[8]}, 3, true},
+	})
+}
+
+// testUnknownExtendedIDs checks that AfterID, BeforeID and IDs name records
+// of the owner's archive, or the query fails with ErrNotFound.
+func testUnknownExtendedIDs(t kit.T, s archive.Store) {
+	appendAll(t, s, juliet, records(0, 4, coven))
+	known := record(2, coven).ID
+	for _, q := range []archive.Query{
+		{Max: 10, AfterID: "no-such-id"},
+		{Max: 10, BeforeID: "no-such-id"},
+		{Max: 10, AfterID: known, BeforeID: record(5, coven).ID},
+		{Max: 10, IDs: []string{"no-such-id"}},
+		{Max: 10, IDs: []string{known, "no-such-id"}},
+		{Max: 0, IDs: []string{"no-such-id"}},
+	} {
+		requireNotFound(t, s, juliet, q)
+	}
+	requireNotFound(t, s, romeo, archive.Query{Max: 10, IDs: []string{known}})
+	requireNotFound(t, s, romeo, archive.Query{Max: 10, AfterID: known})
 }
 
 // pageSizes are the page sizes of the 1,000-record paging subtests: one

@@ -33,6 +33,8 @@ func TestKitFailsOnBrokenStores(t *testing.T) {
 		{"Complete when the page is short", func() archive.Store { return shortPageCompleteStore{archive.NewMemStore()} }, []string{"CompleteOnExactBoundary", "ForwardPaging"}},
 		{"unknown After or Before is an empty page", func() archive.Store { return lenientStore{archive.NewMemStore()} }, []string{"UnknownAfterBefore", "OwnersIsolated"}},
 		{"id outside the selection is unknown", func() archive.Store { return selectionOnlyStore{archive.NewMemStore()} }, []string{"PagingOutsideSelection"}},
+		{"AfterID, BeforeID and IDs ignored", func() archive.Store { return noExtendedStore{archive.NewMemStore()} }, []string{"FilterAfterBeforeID", "FilterIDs", "UnknownExtendedIDs"}},
+		{"AfterID and BeforeID as RSM After and Before", func() archive.Store { return idsAsRSMStore{archive.NewMemStore()} }, []string{"FilterAfterBeforeID"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,5 +160,29 @@ func (s selectionOnlyStore) Query(ctx context.Context, owner jid.JID, q archive.
 			return archive.Page{}, archive.ErrNotFound
 		}
 	}
+	return s.MemStore.Query(ctx, owner, q)
+}
+
+// noExtendedStore predates urn:xmpp:mam:2#extended: it ignores AfterID,
+// BeforeID and IDs.
+type noExtendedStore struct{ *archive.MemStore }
+
+func (s noExtendedStore) Query(ctx context.Context, owner jid.JID, q archive.Query) (archive.Page, error) {
+	q.AfterID, q.BeforeID, q.IDs = "", "", nil
+	return s.MemStore.Query(ctx, owner, q)
+}
+
+// idsAsRSMStore takes AfterID and BeforeID for RSM After and Before, which
+// page instead of bounding the selection: Count and the direction go wrong.
+type idsAsRSMStore struct{ *archive.MemStore }
+
+func (s idsAsRSMStore) Query(ctx context.Context, owner jid.JID, q archive.Query) (archive.Page, error) {
+	if q.After == "" && q.AfterID != "" {
+		q.After = q.AfterID
+	}
+	if q.Before == "" && q.BeforeID != "" {
+		q.Before = q.BeforeID
+	}
+	q.AfterID, q.BeforeID = "", ""
 	return s.MemStore.Query(ctx, owner, q)
 }

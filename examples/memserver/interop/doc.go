@@ -33,5 +33,7 @@
 //     offline, in one page and paged with RSM (§2.11, XEP-0313, XEP-0059);
 //   - channel presence both ways (XEP-0405 §2.9.1–2.9.4, XEP-0403);
 //   - blocking one channel participant by its encoded JID (XEP-0405 §2.12,
-//     XEP-0191).
+//     XEP-0191): its groupchat and presence stop, the client sees it go
+//     offline at the block and its current presence again at the unblock
+//     (XEP-0191 §3.3, §3.4).
 package interop

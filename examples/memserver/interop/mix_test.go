@@ -31,6 +31,11 @@ type mixResult struct {
 	MAMComplete     bool                `json:"mam_complete"`
 	MAMCount        string              `json:"mam_count"`
 	MAMPaged        []string            `json:"mam_paged"`
+	AccountFeatures []string            `json:"account_features"`
+	MAMMetadata     map[string]string   `json:"mam_metadata"`
+	MAMByIDs        []string            `json:"mam_by_ids"`
+	MAMAfterID      []string            `json:"mam_after_id"`
+	MAMBetweenIDs   []string            `json:"mam_between_ids"`
 	LeaveSub        string              `json:"leave_push_subscription"`
 	RosterAfter     []string            `json:"roster_after_leave"`
 }
@@ -135,6 +140,18 @@ func TestMIX(t *testing.T) {
 	require.Equal(t, strconv.Itoa(len(want)), res.MAMCount)
 	require.Equal(t, ids, res.MAMPaged, "paging one by one with RSM")
 
+	// urn:xmpp:mam:2#extended as slixmpp uses it (XEP-0313 §4.1.3, §6, §7).
+	for _, f := range []string{"urn:xmpp:mam:2", "urn:xmpp:mam:2#extended", "urn:xmpp:mam:2#groupchat-field", "urn:xmpp:mam:2#groupchat-available"} {
+		require.Contains(t, res.AccountFeatures, f)
+	}
+	require.Equal(t, ids[0], res.MAMMetadata["start"], "the archive's first message")
+	require.Equal(t, ids[2], res.MAMMetadata["end"], "the archive's last message")
+	require.NotEqual(t, "None", res.MAMMetadata["start_stamp"], "slixmpp parses the timestamp")
+	require.NotEqual(t, "None", res.MAMMetadata["end_stamp"])
+	require.Equal(t, ids[1:2], res.MAMByIDs, "single-item retrieval")
+	require.Equal(t, ids[1:], res.MAMAfterID)
+	require.Equal(t, ids[1:2], res.MAMBetweenIDs)
+
 	// Leave removes the channel from the roster (XEP-0405 §2.8, §2.9).
 	require.Equal(t, "remove", res.LeaveSub)
 	require.Empty(t, res.RosterAfter)
@@ -194,8 +211,11 @@ func TestChannelPresence(t *testing.T) {
 type blockResult struct {
 	BlockedJID            string   `json:"blocked_jid"`
 	Blocklist             []string `json:"blocklist"`
+	UnavailableOnBlock    bool     `json:"unavailable_on_block"`
 	DeliveredWhileBlocked int      `json:"delivered_while_blocked"`
+	PresenceWhileBlocked  int      `json:"presence_while_blocked"`
 	BlocklistAfterUnblock []string `json:"blocklist_after_unblock"`
+	PresenceAfterUnblock  bool     `json:"presence_after_unblock"`
 	DeliveredAfterUnblock bool     `json:"delivered_after_unblock"`
 }
 
@@ -208,7 +228,10 @@ func TestBlockParticipant(t *testing.T) {
 	res := runOK[blockResult](t, srv, "block.py", srv.users("alice", "bob"))
 	require.Regexp(t, `^[^#@/]+#`+room+`$`, res.BlockedJID)
 	require.Equal(t, []string{res.BlockedJID}, res.Blocklist)
+	require.True(t, res.UnavailableOnBlock, "XEP-0191 §3.3: the blocked participant shown offline")
 	require.Zero(t, res.DeliveredWhileBlocked, "groupchat from a blocked participant reached the client")
+	require.Zero(t, res.PresenceWhileBlocked, "presence from a blocked participant reached the client")
 	require.Empty(t, res.BlocklistAfterUnblock)
+	require.True(t, res.PresenceAfterUnblock, "XEP-0191 §3.4: the unblocked participant's current presence")
 	require.True(t, res.DeliveredAfterUnblock)
 }

@@ -43,7 +43,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	// presence handler, which sends presence to channels itself.
 	m.filter = blocking.NewFilter(blocking.StoreChecker(s.blocks))
 	m.roster = roster.NewHandler(s.rosters, s.sessions, s.router, roster.OnRemove(s.contactRemoved), roster.WithLogger(s.log))
-	m.presence = presence.New(s.sessions, s.router, s.rosters, presence.Blocking(m.filter), presence.Logger(s.log))
+	m.presence = presence.New(s.sessions, presenceRouter{s.router}, s.rosters, presence.Blocking(m.filter), presence.Logger(s.log))
 	m.join, err = pam.NewJoinHandler(pam.JoinConfig{
 		Exchanger: s.router.Exchange(),
 		Roster:    m.roster,
@@ -69,11 +69,14 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	if err != nil {
 		return m, err
 	}
-	m.block = blocking.NewHandler(s.blocks, s.sessions, s.router, blocking.WithLogger(s.log))
+	// Presence follows the blocklist (XEP-0191 §3.3, §3.4): channel
+	// presence through the presence handler, contacts' here.
+	m.block = blocking.NewHandler(s.blocks, s.sessions, s.router, blocking.WithLogger(s.log),
+		blocking.WithPresence(blocking.PresenceUpdaters{m.presence, contactPresence{s: s, filter: m.filter}}))
 	m.account, err = disco.NewAccount(disco.AccountConfig{
 		Router:        s.router,
 		Features:      disco.Features{Archive: true},
-		OwnerFeatures: []string{blocking.NS, archive.NSMAM},
+		OwnerFeatures: append([]string{blocking.NS}, archive.MAMFeatures()...),
 		Authorizer:    disco.AuthorizerFunc(s.mayDiscover),
 		Logger:        s.log,
 	})
@@ -95,7 +98,9 @@ func (s *Server) mixpamRoutes(account map[xml.Name]iqRoute) {
 	account[xml.Name{Space: ns.Roster, Local: "query"}] = iqRoute{fn: s.answered(m.roster.HandleIQ), ownerOnly: true}
 	account[xml.Name{Space: ns.PAM, Local: "client-join"}] = iqRoute{fn: s.answered(m.join.HandleIQ), ownerOnly: true}
 	account[xml.Name{Space: ns.PAM, Local: "client-leave"}] = iqRoute{fn: s.answered(m.join.HandleIQ), ownerOnly: true}
-	account[xml.Name{Space: archive.NSMAM, Local: "query"}] = iqRoute{fn: s.answered(m.mam.HandleIQ), ownerOnly: true}
+	for _, local := range []string{"query", "metadata"} {
+		account[xml.Name{Space: archive.NSMAM, Local: local}] = iqRoute{fn: s.answered(m.mam.HandleIQ), ownerOnly: true}
+	}
 	for _, local := range []string{"blocklist", "block", "unblock"} {
 		account[xml.Name{Space: blocking.NS, Local: local}] = iqRoute{fn: s.answered(m.block.HandleIQ), ownerOnly: true}
 	}
@@ -257,7 +262,8 @@ func (s *Server) sessionGone(ctx context.Context, full jid.JID) {
 // blockedInbound applies the MIX-aware blocking filter to a stanza for a
 // local account (XEP-0191 §3.3, XEP-0405 §2.12): blocked stanzas are not
 // delivered, requests and messages are answered service-unavailable, and
-// presence is dropped silently.
+// presence is dropped silently (channel presence is kept by the presence
+// handler, undelivered).
 func (s *Server) blockedInbound(ctx context.Context, p packet.Packet) bool {
 	user := p.To.Bare()
 	if p.From.String() == "" || p.From.Bare().Equal(user) {
@@ -266,6 +272,13 @@ func (s *Server) blockedInbound(ctx context.Context, p packet.Packet) bool {
 	blocked, err := s.mp.filter.Blocked(ctx, user, blocking.Peer{JID: p.From, Groupchat: p.Type == string(stanza.GroupChatMessage)})
 	if err != nil || !blocked {
 		return false
+	}
+	if p.Kind == packet.Presence && p.To.Resourcepart() == "" {
+		// Channel presence goes to the presence handler all the same: it
+		// applies the blocklist itself, keeping the blocked participant's
+		// presence current for an unblock (XEP-0191 §3.4) without
+		// delivering it.
+		s.channelPresence(ctx, p)
 	}
 	if p.IsRequest() || p.Kind == packet.Message && p.Type != string(stanza.GroupChatMessage) {
 		s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "")

@@ -78,7 +78,8 @@ func (sess *session) broadcastAvailable(ctx context.Context, p packet.Packet) {
 	user := sess.jid.Bare()
 	items, _, _ := s.rosters.Items(ctx, user)
 	for _, it := range items {
-		if it.Channel {
+		if it.Channel || s.userBlocks(ctx, user, it.JID) {
+			// A blocked contact sees the user offline (XEP-0191 §3.3).
 			continue
 		}
 		if it.Subscription == roster.From || it.Subscription == roster.Both {

@@ -5,10 +5,15 @@ alice and bob are in a channel. bob blocks alice's encoded participant JID
 pid#channel@service, the only JID XEP-0405 §2.12 gives him for her. Then:
 
   - bob's blocklist (xep_0191 get_blocked) lists it;
-  - alice's next groupchat message does not reach bob's client: bob then
-    sends one himself and receives it, and the channel distributes its
-    messages in order, so alice's would have come first;
-  - bob unblocks alice, and her next message reaches him again.
+  - bob's client gets unavailable presence from alice's encoded JID, as if
+    she had left (XEP-0191 §3.3: presence stops);
+  - alice's next groupchat message and her status change do not reach bob's
+    client: bob then sends a message himself and receives it, and the
+    channel distributes its messages in order, so alice's would have come
+    first;
+  - bob unblocks alice: his client gets alice's current presence, the status
+    she set while blocked (XEP-0191 §3.4), and her next message reaches him
+    again.
 """
 
 import channel
@@ -37,7 +42,12 @@ async def scenario(args):
         await within(bob['xep_0191'].block(blocked), t, 'block result')
         listed = await within(bob['xep_0191'].get_blocked(), t, 'blocklist')
         out['blocklist'] = sorted(str(j) for j in listed['blocklist']['items'])
+        await bob.inbox.expect('unavailable presence from %s' % blocked,
+                               channel.channel_presence(pids['alice'], room, 'mix', available=False), t)
+        out['unavailable_on_block'] = True
 
+        stirring = 'stirring'
+        await channel.set_status(alice, room, pids['alice'], stirring, t)
         hidden = 'Fillet of a fenny snake'
         alice.send_message(mto=room, mbody=hidden, mtype='groupchat')
         await alice.inbox.expect('own groupchat "%s"' % hidden, channel.groupchat(room, hidden), t)
@@ -45,10 +55,15 @@ async def scenario(args):
         bob.send_message(mto=room, mbody=marker, mtype='groupchat')
         await bob.inbox.expect('own groupchat "%s"' % marker, channel.groupchat(room, marker), t)
         out['delivered_while_blocked'] = len(bob.inbox.find(channel.groupchat(room, hidden)))
+        out['presence_while_blocked'] = len(bob.inbox.find(
+            channel.channel_presence(pids['alice'], room, 'mix', status=stirring)))
 
         await within(bob['xep_0191'].unblock(blocked), t, 'unblock result')
         listed = await within(bob['xep_0191'].get_blocked(), t, 'blocklist after unblock')
         out['blocklist_after_unblock'] = sorted(str(j) for j in listed['blocklist']['items'])
+        await bob.inbox.expect('current presence of %s after unblocking' % blocked,
+                               channel.channel_presence(pids['alice'], room, 'mix', status=stirring), t)
+        out['presence_after_unblock'] = True
         again = 'Wool of bat, and tongue of dog'
         alice.send_message(mto=room, mbody=again, mtype='groupchat')
         await bob.inbox.expect('groupchat "%s" after unblocking' % again, channel.groupchat(room, again), t)

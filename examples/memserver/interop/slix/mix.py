@@ -15,6 +15,9 @@ own server (xep_0405 client-join, XEP-0405 §2.7). Then:
     another client, sends a third, and finds all three in his own archive
     with xep_0313, in one page and paged one by one with RSM (XEP-0405
     §2.11, XEP-0313, XEP-0059);
+  - bob's account advertises urn:xmpp:mam:2#extended, and bob uses it as
+    xep_0313 offers it: the archive metadata, single-item retrieval (ids),
+    after-id, and after-id with before-id (XEP-0313 §4.1.3, §6, §7);
   - bob leaves through xep_0405 (XEP-0405 §2.8): the roster push removes the
     channel and the annotated roster no longer lists it.
 
@@ -97,6 +100,19 @@ async def scenario(args):
                 raise interop.Failure('RSM paging does not end: %s' % paged)
         out['mam_paged'] = paged
 
+        # urn:xmpp:mam:2#extended (XEP-0313 §4.1.3, §6, §7).
+        info = await within(bob['xep_0030'].get_info(jid=bob.boundjid.bare), t, "disco#info of bob's account")
+        out['account_features'] = sorted(info['disco_info']['features'])
+        meta = (await within(bob['xep_0313'].get_archive_metadata(), t, 'MAM metadata'))['mam_metadata']
+        out['mam_metadata'] = {'start': meta['start']['id'], 'end': meta['end']['id'],
+                               'start_stamp': str(meta['start']['timestamp']),
+                               'end_stamp': str(meta['end']['timestamp'])}
+        if len(paged) == 3:
+            out['mam_by_ids'] = await extended_query(bob, t, 'MAM ids', ids=[paged[1]])
+            out['mam_after_id'] = await extended_query(bob, t, 'MAM after-id', after_id=paged[0])
+            out['mam_between_ids'] = await extended_query(bob, t, 'MAM after-id and before-id',
+                                                          after_id=paged[0], before_id=paged[2])
+
         # Leave through the participant server (XEP-0405 §2.8).
         await within(bob['xep_0405'].leave_channel(room), t, 'client-leave result')
         push = await bob.inbox.expect('roster push removing the channel',
@@ -105,6 +121,20 @@ async def scenario(args):
         _, mix = await within(bob['xep_0405'].get_mix_roster(), t, 'annotated roster after leave')
         out['roster_after_leave'] = [str(it['jid']) for it in mix]
     return out
+
+
+async def extended_query(c, t, what, **fields):
+    """Queries c's own archive with the xep_0313 query interfaces given
+    (after_id, before_id, ids) and returns the ids of the results, in the
+    order they came. The server sends the results before the IQ answer."""
+    iq = c.make_iq_set()
+    qid = iq['id']
+    iq['mam']['queryid'] = qid
+    for k, v in fields.items():
+        iq['mam'][k] = v
+    await within(iq.send(), t, what)
+    return [st['mam_result']['id'] for st in c.inbox.find(
+        lambda st: st.name == 'message' and st['mam_result']['queryid'] == qid)]
 
 
 def participant_event(st, room, pid):
