@@ -9,8 +9,11 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/blocking"
+	"github.com/mixpam/mixpam/examples/memserver/internal/mixservice"
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
+	"github.com/mixpam/mixpam/examples/memserver/internal/server"
 	"github.com/mixpam/mixpam/examples/memserver/internal/testclient"
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -77,4 +80,27 @@ func TestRosterAndBlocklistQuotas(t *testing.T) {
 	require.Contains(t, string(roster.Raw), `jid="a@example.net"`)
 	require.Contains(t, string(roster.Raw), `jid="b@example.net"`)
 	require.NotContains(t, string(roster.Raw), `jid="c@example.net"`)
+}
+
+// TestJoinWithFullRoster: a join the channel accepts but the full roster
+// cannot record is undone and answered policy-violation, without retries.
+func TestJoinWithFullRoster(t *testing.T) {
+	srv := testclient.Start(t, testclient.Options{
+		MIXDomain: mixDomain,
+		NewMIX: func(r host.RawRouter) server.MIXService {
+			return mixservice.New(mixservice.Config{Domain: mixDomain, Router: r})
+		},
+		Roster: roster.Limits{MaxItems: 1},
+	})
+	alice := login(t, srv, "alice", true, "mix")
+	alice.Send(t, `<iq type="set" id="c1" to="`+mixDomain+`"><create xmlns="urn:xmpp:mix:core:1" channel="coven"/></iq>`)
+	require.Equal(t, "result", alice.Expect(t, "create result", testclient.ByID("c1")).Type)
+	alice.Send(t, `<iq type="set" id="s1"><query xmlns="jabber:iq:roster"><item jid="romeo@example.net"/></query></iq>`)
+	require.Equal(t, "result", alice.Expect(t, "roster set result", testclient.ByID("s1")).Type)
+
+	res := join(t, alice, "j1", coven)
+	require.Equal(t, "error", res.Type)
+	require.Contains(t, raw(res), "<policy-violation ")
+	alice.Send(t, `<iq type="get" id="r"><query xmlns="jabber:iq:roster"/></iq>`)
+	require.NotContains(t, raw(alice.Expect(t, "the roster", testclient.ByID("r"))), coven)
 }
