@@ -80,7 +80,7 @@ func ItemBytes(it Item) int {
 // must be held.
 func (h *Handler) checkWrite(ctx context.Context, user jid.JID, it Item, found bool) error {
 	if n := ItemBytes(it); n > h.limits.MaxItemBytes {
-		return fmt.Errorf("%w (%d bytes, at most %d)", ErrItemTooLarge, n, h.limits.MaxItemBytes)
+		return &limitErr{ErrItemTooLarge, fmt.Sprintf("the item takes %d bytes, more than the %d allowed", n, h.limits.MaxItemBytes)}
 	}
 	if found {
 		return nil
@@ -90,22 +90,34 @@ func (h *Handler) checkWrite(ctx context.Context, user jid.JID, it Item, found b
 		return fmt.Errorf("roster: reading %s's roster: %w", user, err)
 	}
 	if len(items) >= h.limits.MaxItems {
-		return fmt.Errorf("%w (at most %d items)", ErrRosterFull, h.limits.MaxItems)
+		return &limitErr{ErrRosterFull, fmt.Sprintf("the roster holds at most %d item(s)", h.limits.MaxItems)}
 	}
 	return nil
 }
 
+// limitErr is a write the Limits refuse: kind is ErrRosterFull or
+// ErrItemTooLarge, text says why to the client.
+type limitErr struct {
+	kind error
+	text string
+}
+
+func (e *limitErr) Error() string { return e.kind.Error() + ": " + e.text }
+func (e *limitErr) Unwrap() error { return e.kind }
+
 // limitError returns the stanza error answering a roster set that err, from
 // checkWrite, refused, or false when err is not a limit's.
 func limitError(err error) (stanza.Error, bool) {
+	var le *limitErr
 	switch {
-	case errors.Is(err, ErrItemTooLarge):
+	case !errors.As(err, &le):
+		return stanza.Error{}, false
+	case le.kind == ErrItemTooLarge:
 		// RFC 6121 §2.3.3: values beyond a server-configured limit.
-		return notAcceptable(err.Error()), true
-	case errors.Is(err, ErrRosterFull):
+		return notAcceptable(le.text), true
+	default:
 		// RFC 6121 names no condition for a full roster: the quota is
 		// a local service policy (RFC 6120 §8.3.3.12).
-		return stanzaError(stanza.Cancel, stanza.PolicyViolation, err.Error()), true
+		return stanzaError(stanza.Cancel, stanza.PolicyViolation, le.text), true
 	}
-	return stanza.Error{}, false
 }
