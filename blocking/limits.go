@@ -74,18 +74,24 @@ func (h *Handler) checkBlock(ctx context.Context, user jid.JID, items []jid.JID)
 			}, nil
 		}
 	}
-	held, err := h.store.Items(ctx, user)
+	held, err := h.count(ctx, user)
 	if err != nil {
 		return nil, err
 	}
-	total := make(map[string]struct{}, len(held)+len(items))
-	for _, j := range held {
-		total[j.String()] = struct{}{}
-	}
+	added := make(map[string]struct{}, len(items))
 	for _, j := range items {
-		total[j.String()] = struct{}{}
+		if _, again := added[j.String()]; again {
+			continue
+		}
+		there, err := h.store.Contains(ctx, user, j)
+		if err != nil {
+			return nil, err
+		}
+		if !there {
+			added[j.String()] = struct{}{}
+		}
 	}
-	if len(total) <= h.limits.MaxItems {
+	if held+len(added) <= h.limits.MaxItems {
 		return nil, nil
 	}
 	return &stanza.Error{
@@ -93,4 +99,21 @@ func (h *Handler) checkBlock(ctx context.Context, user jid.JID, items []jid.JID)
 		Condition: stanza.PolicyViolation,
 		Text:      text(fmt.Sprintf("a blocklist holds at most %d items", h.limits.MaxItems)),
 	}, nil
+}
+
+// Counter is a Store that counts a user's blocklist without reading it. The
+// Handler checks Limits.MaxItems with it when its Store has it, and reads
+// the blocklist otherwise. MemStore is a Counter.
+type Counter interface {
+	// Count returns the number of items in user's blocklist.
+	Count(ctx context.Context, user jid.JID) (int, error)
+}
+
+// count returns the number of items in user's blocklist.
+func (h *Handler) count(ctx context.Context, user jid.JID) (int, error) {
+	if c, ok := h.store.(Counter); ok {
+		return c.Count(ctx, user)
+	}
+	items, err := h.store.Items(ctx, user)
+	return len(items), err
 }

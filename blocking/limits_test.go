@@ -38,18 +38,24 @@ func TestHandlerLimits(t *testing.T) {
 		{"an item too large", []string{long}, stanza.NotAcceptable, 1},
 		{"repeats count once", []string{"a@example.org", "a@example.org", "romeo@montague.net"}, "", 2},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, nil, nil, blocking.WithLimits(blocking.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}))
-			reply := e.do(t, block(tc.items...))
-			if tc.condition == "" {
-				require.Contains(t, reply, `type="result"`)
-			} else {
-				se := stanzaError(t, reply)
-				require.Equal(t, tc.condition, se.Condition, reply)
-				require.Empty(t, e.pushes())
-			}
-			require.Len(t, e.items(t), tc.after)
-		})
+		for _, counter := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, Counter %v", tc.name, counter), func(t *testing.T) {
+				limits := blocking.WithLimits(blocking.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes})
+				e := newEnv(t, nil, nil, limits)
+				if !counter {
+					e.handler = blocking.NewHandler(struct{ blocking.Store }{e.store}, e.sessions, e.router, limits)
+				}
+				reply := e.do(t, block(tc.items...))
+				if tc.condition == "" {
+					require.Contains(t, reply, `type="result"`)
+				} else {
+					se := stanzaError(t, reply)
+					require.Equal(t, tc.condition, se.Condition, reply)
+					require.Empty(t, e.pushes())
+				}
+				require.Len(t, e.items(t), tc.after)
+			})
+		}
 	}
 
 	e := newEnv(t, nil, nil, blocking.WithLimits(blocking.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}))

@@ -85,14 +85,31 @@ func (h *Handler) checkWrite(ctx context.Context, user jid.JID, it Item, found b
 	if found {
 		return nil
 	}
-	items, _, err := h.store.Items(ctx, user)
+	n, err := h.count(ctx, user)
 	if err != nil {
-		return fmt.Errorf("roster: reading %s's roster: %w", user, err)
+		return fmt.Errorf("roster: counting %s's items: %w", user, err)
 	}
-	if len(items) >= h.limits.MaxItems {
+	if n >= h.limits.MaxItems {
 		return &limitErr{ErrRosterFull, fmt.Sprintf("the roster holds at most %d item(s)", h.limits.MaxItems)}
 	}
 	return nil
+}
+
+// Counter is a Store that counts a user's items without reading them. The
+// Handler checks Limits.MaxItems with it when its Store has it, and reads
+// the whole roster otherwise. MemStore is a Counter.
+type Counter interface {
+	// Count returns the number of user's items.
+	Count(ctx context.Context, user jid.JID) (int, error)
+}
+
+// count returns the number of user's items.
+func (h *Handler) count(ctx context.Context, user jid.JID) (int, error) {
+	if c, ok := h.store.(Counter); ok {
+		return c.Count(ctx, user)
+	}
+	items, _, err := h.store.Items(ctx, user)
+	return len(items), err
 }
 
 // limitErr is a write the Limits refuse: kind is ErrRosterFull or

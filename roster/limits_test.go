@@ -18,12 +18,19 @@ import (
 // with the stanza errors a client gets, and that the answer to a roster get
 // of a full roster stays within the documented bound.
 func TestLimits(t *testing.T) {
+	t.Run("Counter store", func(t *testing.T) { testLimits(t, func(s *roster.MemStore) roster.Store { return s }) })
+	t.Run("plain Store", func(t *testing.T) {
+		testLimits(t, func(s *roster.MemStore) roster.Store { return struct{ roster.Store }{s} })
+	})
+}
+
+func testLimits(t *testing.T, wrap func(*roster.MemStore) roster.Store) {
 	const maxItems, maxItemBytes = 3, 300
 	store := roster.NewMemStore()
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: balcony, MIXCapable: true})
 	rec := host.NewRecorder(nil)
-	h := roster.NewHandler(store, sessions, rec, roster.WithLimits(roster.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}))
+	h := roster.NewHandler(wrap(store), sessions, rec, roster.WithLimits(roster.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}))
 	ctx := testContext(t)
 
 	set := func(contact, name string) string {
