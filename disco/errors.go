@@ -40,8 +40,9 @@ const (
 	// FORM_TYPE, a FORM_TYPE with differing values), or one whose
 	// verification string input would be ambiguous and so let two different
 	// results hash alike (XEP-0115 §9.3, caps poisoning): '<' in a string
-	// that enters it, an empty feature, FORM_TYPE or field name, a field name
-	// repeated in a form, a FORM_TYPE or field name that is also a feature.
+	// that enters it, '/' in an identity's category, type or xml:lang, an
+	// empty feature, FORM_TYPE or field name, a field name repeated in a
+	// form, a FORM_TYPE or field name that is also a feature.
 	ErrIllFormed = constError("disco: ill-formed disco#info result")
 )
 

@@ -42,7 +42,8 @@ func hashFunc(name string) (crypto.Hash, bool) {
 // XEP-0115 §5.4 (steps 3.3–3.5) or XEP-0030 §3.1 calls ill-formed (two
 // identities with the same category, type and xml:lang, a repeated feature or
 // FORM_TYPE, a FORM_TYPE with differing values), or whose hash input would
-// be ambiguous: '<' in a string that enters the hash, an empty feature,
+// be ambiguous: '<' in a string that enters the hash, '/' in an identity's
+// category, type or xml:lang (which '/' separates), an empty feature,
 // FORM_TYPE or field name, a field name repeated in a form (XEP-0004 §3.2),
 // or a FORM_TYPE or field name that is also one of the result's features
 // (the §5.1 string cannot tell a feature from a form string). Forms without a FORM_TYPE field of type
@@ -75,7 +76,8 @@ func verificationInput(i Info) ([]byte, error) {
 	idents := slices.Clone(i.Identities)
 	slices.SortFunc(idents, compareIdentities)
 	for k, id := range idents {
-		if k > 0 && compareIdentities(idents[k-1], id) == 0 {
+		if k > 0 && compareIdentities(idents[k-1], id) == 0 ||
+			strings.ContainsRune(id.Category+id.Type+id.Lang, '/') {
 			return nil, ErrIllFormed
 		}
 		add(id.Category + "/" + id.Type + "/" + id.Lang + "/" + id.Name)
