@@ -63,5 +63,5 @@ func TestHandlerLimits(t *testing.T) {
 	require.Len(t, e.items(t), maxItems)
 	reply := e.do(t, `<iq from='juliet@capulet.lit/balcony' type='get' id='g'><blocklist xmlns='urn:xmpp:blocking'/></iq>`)
 	require.Equal(t, 3, strings.Count(reply, "<item "))
-	require.LessOrEqual(t, len(reply), maxItems*maxItemBytes+2*len("g")+2*3071*6+200)
+	require.LessOrEqual(t, len(reply), maxItems*maxItemBytes+6*len("g")+2*3071*6+200)
 }

@@ -25,7 +25,7 @@ const (
 // items already stored are kept and served. With them, the answer to a
 // roster get is at most
 //
-//	MaxItems × MaxItemBytes + 2×len(id) + 2×3071×6 + 200
+//	MaxItems × MaxItemBytes + 6×len(id) + 2×3071×6 + 200
 //
 // bytes: the items, plus the IQ envelope (the request's id, the two JIDs
 // escaped, tags and version).

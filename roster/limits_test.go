@@ -79,7 +79,7 @@ func testLimits(t *testing.T, wrap func(*roster.MemStore) roster.Store) {
 		xmlDecoder(`<query xmlns="jabber:iq:roster"><annotate xmlns="urn:xmpp:mix:roster:0"/></query>`)))
 	got := rec.Deliveries()[before:]
 	require.Len(t, got, 1)
-	bound := maxItems*maxItemBytes + 2*len("g") + 2*3071*6 + 200
+	bound := maxItems*maxItemBytes + 6*len("g") + 2*3071*6 + 200
 	require.LessOrEqual(t, len(got[0].Stanza), bound)
 	require.Len(t, parseIQ(t, got[0].Stanza).Query.Items, maxItems)
 }
