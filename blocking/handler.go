@@ -54,6 +54,7 @@ type Handler struct {
 	logger   *slog.Logger
 	timeout  time.Duration
 	locks    *userLocks
+	limits   Limits
 }
 
 // HandlerOption configures a Handler.
@@ -104,6 +105,7 @@ func NewHandler(store Store, sessions host.Sessions, router host.Router, opts ..
 		logger:   slog.New(slog.DiscardHandler),
 		timeout:  DefaultTimeout,
 		locks:    newUserLocks(),
+		limits:   Limits{}.withDefaults(),
 	}
 	for _, o := range opts {
 		o(h)
@@ -127,7 +129,9 @@ func NewHandler(store Store, sessions host.Sessions, router host.Router, opts ..
 // token to its end token. HandleIQ reads it to the end before acting, so an
 // invalid command is answered with a stanza error (jid-malformed for an
 // invalid item JID, bad-request for a malformed command, forbidden for
-// another user's blocklist) and changes nothing. A failing Store, or a
+// another user's blocklist) and changes nothing. A block command beyond the
+// Limits changes nothing either: not-acceptable for an item too large,
+// policy-violation when the blocklist would hold too many. A failing Store, or a
 // command that waited longer than the timeout for the user's other
 // commands, is answered internal-server-error.
 //
@@ -183,6 +187,17 @@ func (h *Handler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenRead
 		return reply(ctx, iq.From, h.internalError(ctx, req, err))
 	}
 	defer unlock()
+	if cmd.op == opBlock {
+		refusal, err := h.checkBlock(work, user, cmd.items)
+		switch {
+		case err != nil:
+			return reply(ctx, iq.From, h.internalError(ctx, req, err))
+		case refusal != nil:
+			h.logger.DebugContext(ctx, "blocking: refused command",
+				"from", iq.From.String(), "id", iq.ID, "error", refusal.Error())
+			return reply(ctx, iq.From, req.Error(*refusal))
+		}
+	}
 	result, err := h.run(work, user, cmd)
 	if err != nil {
 		return reply(ctx, iq.From, h.internalError(ctx, req, err))

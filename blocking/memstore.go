@@ -37,6 +37,16 @@ func (s *MemStore) Contains(_ context.Context, user, item jid.JID) (bool, error)
 	return ok, nil
 }
 
+// Count implements Counter.
+func (s *MemStore) Count(_ context.Context, user jid.JID) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if l := s.users[user.Bare().String()]; l != nil {
+		return len(l.order), nil
+	}
+	return 0, nil
+}
+
 // Items implements Store.
 func (s *MemStore) Items(_ context.Context, user jid.JID) ([]jid.JID, error) {
 	s.mu.RLock()

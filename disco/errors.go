@@ -37,9 +37,12 @@ const (
 	// ErrIllFormed is returned by VerificationString for a disco#info result
 	// that XEP-0115 §5.4 or XEP-0030 §3.1 calls ill-formed (two identities
 	// with the same category, type and xml:lang, a repeated feature or
-	// FORM_TYPE, a FORM_TYPE with differing values), or one in which a string
-	// that enters the verification string contains '<', which would let two
-	// different results hash alike (XEP-0115 §9.3, caps poisoning).
+	// FORM_TYPE, a FORM_TYPE with differing values), or one whose
+	// verification string input would be ambiguous and so let two different
+	// results hash alike (XEP-0115 §9.3, caps poisoning): '<' in a string
+	// that enters it, '/' in an identity's category, type or xml:lang, an
+	// empty feature, FORM_TYPE or field name, a field name repeated in a
+	// form, a FORM_TYPE or field name that is also a feature.
 	ErrIllFormed = constError("disco: ill-formed disco#info result")
 )
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/ns"
 )
 
 // Defaults for ResolverConfig.
@@ -51,7 +53,12 @@ type ResolverConfig struct {
 // An answer is remembered for every client advertising the same hash and
 // verification string only when the verification string recomputed from it
 // (XEP-0115 §5.1) is the advertised one (§5.4 step 3.8), so a client lying
-// about its capabilities deceives nobody but itself. Concurrent lookups of the
+// about its capabilities deceives nobody but itself. Because the §5.1 string
+// does not say where features end and forms begin, a verified answer could
+// still be another client's features rearranged into a form: a negative
+// answer that names the MIX feature anywhere in its forms is therefore never
+// remembered, so that no verdict learnt from one client can take channel
+// traffic away from another (the poisoning XEP-0115 §9.3 warns about). Concurrent lookups of the
 // same unknown verification string share one query. A Resolver is safe for
 // concurrent use; the zero value is not usable: call NewResolver.
 type Resolver struct {
@@ -77,6 +84,12 @@ type flight struct {
 type answer struct {
 	capable  bool // the client lists urn:xmpp:mix:core:1
 	verified bool // the answer hashes to the advertised verification string
+	// shareable: the verdict may cover other clients with the same
+	// verification string. A negative verdict is not shareable when the MIX
+	// feature's name appears in the answer's forms: the §5.1 string of such
+	// an answer may be that of a MIX client whose feature was moved into a
+	// form (caps poisoning).
+	shareable bool
 }
 
 // NewResolver returns a Resolver configured by cfg, or an error when cfg has
@@ -115,7 +128,8 @@ func NewResolver(cfg ResolverConfig) (*Resolver, error) {
 // A verification string already verified is answered from the cache without
 // a query. Otherwise MIXCapable sends a disco#info query to client for node
 // c.InfoNode() (XEP-0115 §6.2), waiting at most the configured timeout, and
-// caches the answer if it verifies. An answer that does not verify — a
+// caches the answer if it verifies and, when it says "not MIX capable", does
+// not name the MIX feature in a form (see Resolver). An answer that does not verify — a
 // hash function this package does not implement (§5.4 step 2), a legacy
 // caps element without hash (§13), an ill-formed result or a mismatching
 // hash (§5.4 step 3) — still decides for this client, which is
@@ -184,7 +198,7 @@ func (r *Resolver) lead(ctx context.Context, key string, f *flight, client jid.J
 // remember caches a verified answer and reports whether it did. r.mu must be
 // held.
 func (r *Resolver) remember(key string, a answer, err error) bool {
-	if err != nil || !a.verified {
+	if err != nil || !a.verified || !a.shareable {
 		return false
 	}
 	r.cache.add(key, a.capable)
@@ -237,7 +251,26 @@ func (r *Resolver) query(ctx context.Context, client jid.JID, c Caps) (answer, e
 	if err != nil {
 		return answer{}, fmt.Errorf("disco: reading the disco#info result of %s: %w", client, err)
 	}
-	return answer{capable: inf.MIXCapable(), verified: r.verify(ctx, client, c, node, inf)}, nil
+	a := answer{capable: inf.MIXCapable(), verified: r.verify(ctx, client, c, node, inf)}
+	a.shareable = a.capable || !formsMention(inf, ns.MIXCore)
+	if a.verified && !a.shareable {
+		r.logger.InfoContext(ctx, "disco: suspicious caps answer not cached: the MIX feature is in a form", "client", client.String(), "hash", c.Hash, "ver", c.Ver)
+	}
+	return a, nil
+}
+
+// formsMention reports whether v is a FORM_TYPE, a field name or a value in
+// one of inf's forms: a string that enters the §5.1 verification string just
+// as a feature would.
+func formsMention(inf Info, v string) bool {
+	for _, f := range inf.Forms {
+		for _, field := range f.Fields {
+			if field.Var == v || slices.Contains(field.Values, v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // verify reports whether inf, client's answer to the query for c at node,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -607,6 +608,72 @@ func TestResolverLogsWhyUnverified(t *testing.T) {
 			for i, want := range tc.want {
 				require.True(t, strings.HasPrefix(logs.records[i], want), "%q does not start with %q", logs.records[i], want)
 			}
+		})
+	}
+}
+
+// The caps poisoning of XEP-0115 §9.3: the §5.1 string of mixPAMBody, whose
+// MIX features sort last, is also that of poisonBody, which moves them into a
+// form, so that poisonBody verifies against a MIX client's ver while
+// answering "not MIX capable".
+const (
+	mixPAMBody = `<identity category='client' type='pc' name='MIX client'/>` +
+		`<feature var='http://jabber.org/protocol/disco#info'/>` +
+		`<feature var='urn:xmpp:mix:core:1'/><feature var='urn:xmpp:mix:pam:2'/>`
+	poisonBody = `<identity category='client' type='pc' name='MIX client'/>` +
+		`<feature var='http://jabber.org/protocol/disco#info'/>` +
+		`<x xmlns='jabber:x:data' type='result'>` +
+		`<field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mix:core:1</value></field>` +
+		`<field var='urn:xmpp:mix:pam:2'/></x>`
+)
+
+// TestResolverFormPoisoning checks that an answer verifying against a MIX
+// client's ver with the MIX feature moved into a form decides for its sender
+// only, whether the ver was cached or evicted before, and whoever asks first.
+func TestResolverFormPoisoning(t *testing.T) {
+	caps := capsFor(t, mixPAMBody)
+	require.Equal(t, caps, capsFor(t, poisonBody), "the poisoned answer must hash like the MIX client's")
+	const (
+		mallory = "mallory@evil.example/x"
+		juliet  = "juliet@capulet.lit/balcony"
+	)
+	other := func(i int) (string, disco.Caps) {
+		body := fmt.Sprintf(`<identity category='client' type='pc' name='filler %d'/>`, i)
+		return fmt.Sprintf("filler%d@evil.example/x", i), capsFor(t, body)
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []string // clients asking in turn; "evict" asks about fresh vers
+		want  []bool   // the verdicts, "evict" steps left out
+	}{
+		// Mallory's own answer decides for Mallory only...
+		{"poisoner first", []string{mallory, juliet, mallory, juliet}, []bool{false, true, true, true}},
+		// ...and Juliet's verified one covers Mallory's ver too.
+		{"MIX client first", []string{juliet, mallory, juliet}, []bool{true, true, true}},
+		{"poisoner after eviction", []string{juliet, "evict", mallory, juliet}, []bool{true, false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clients := map[string]fakeClient{mallory: {body: poisonBody}, juliet: {body: mixPAMBody}}
+			for i := range 3 {
+				j, _ := other(i)
+				clients[j] = fakeClient{body: fmt.Sprintf(`<identity category='client' type='pc' name='filler %d'/>`, i)}
+			}
+			r := newResolver(t, disco.ResolverConfig{Exchanger: newFakeNet(clients), CacheSize: 2})
+			var got []bool
+			for _, step := range tc.steps {
+				if step == "evict" {
+					for i := range 3 {
+						j, c := other(i)
+						_, err := r.MIXCapable(t.Context(), jid.MustParse(j), c)
+						require.NoError(t, err)
+					}
+					continue
+				}
+				capable, err := r.MIXCapable(t.Context(), jid.MustParse(step), caps)
+				require.NoError(t, err)
+				got = append(got, capable)
+			}
+			require.Equal(t, tc.want, got)
 		})
 	}
 }

@@ -41,8 +41,12 @@ func hashFunc(name string) (crypto.Hash, bool) {
 // ErrUnsupportedHash for any other name and ErrIllFormed for a result that
 // XEP-0115 §5.4 (steps 3.3–3.5) or XEP-0030 §3.1 calls ill-formed (two
 // identities with the same category, type and xml:lang, a repeated feature or
-// FORM_TYPE, a FORM_TYPE with differing values) or that contains '<' in a
-// string that enters the hash. Forms without a FORM_TYPE field of type
+// FORM_TYPE, a FORM_TYPE with differing values), or whose hash input would
+// be ambiguous: '<' in a string that enters the hash, '/' in an identity's
+// category, type or xml:lang (which '/' separates), an empty feature,
+// FORM_TYPE or field name, a field name repeated in a form (XEP-0004 §3.2),
+// or a FORM_TYPE or field name that is also one of the result's features
+// (the §5.1 string cannot tell a feature from a form string). Forms without a FORM_TYPE field of type
 // "hidden" are left out (§5.4 step 3.6). Strings are sorted by "i;octet"
 // collation, which is Go's string order.
 func VerificationString(i Info, hashName string) (string, error) {
@@ -72,7 +76,8 @@ func verificationInput(i Info) ([]byte, error) {
 	idents := slices.Clone(i.Identities)
 	slices.SortFunc(idents, compareIdentities)
 	for k, id := range idents {
-		if k > 0 && compareIdentities(idents[k-1], id) == 0 {
+		if k > 0 && compareIdentities(idents[k-1], id) == 0 ||
+			strings.ContainsRune(id.Category+id.Type+id.Lang, '/') {
 			return nil, ErrIllFormed
 		}
 		add(id.Category + "/" + id.Type + "/" + id.Lang + "/" + id.Name)
@@ -84,6 +89,9 @@ func verificationInput(i Info) ([]byte, error) {
 		return nil, ErrIllFormed
 	}
 	for _, f := range features {
+		if f == "" {
+			return nil, ErrIllFormed
+		}
 		add(f)
 	}
 
@@ -92,10 +100,17 @@ func verificationInput(i Info) ([]byte, error) {
 		return nil, err
 	}
 	for _, f := range forms {
+		if _, found := slices.BinarySearch(features, f.typ); found || f.typ == "" {
+			return nil, ErrIllFormed
+		}
 		add(f.typ)
 		fields := slices.Clone(f.fields)
 		slices.SortStableFunc(fields, func(a, b Field) int { return cmp.Compare(a.Var, b.Var) })
-		for _, field := range fields {
+		for k, field := range fields {
+			_, isFeature := slices.BinarySearch(features, field.Var)
+			if isFeature || field.Var == "" || k > 0 && fields[k-1].Var == field.Var {
+				return nil, ErrIllFormed
+			}
 			add(field.Var)
 			values := slices.Clone(field.Values)
 			slices.Sort(values)

@@ -128,6 +128,14 @@ func TestVerificationStringErrors(t *testing.T) {
 		{"two FORM_TYPE fields", disco.Info{Forms: []disco.Form{form(formType("t"), formType("u"))}}, "sha-1", disco.ErrIllFormed},
 		{"'<' in a feature", disco.Info{Features: []string{"urn:xmpp:mix:core:1<x"}}, "sha-1", disco.ErrIllFormed},
 		{"'<' in an identity name", disco.Info{Identities: []info.Identity{{Category: "client", Type: "pc", Name: "a<b"}}}, "sha-1", disco.ErrIllFormed},
+		{"'/' in an identity type", disco.Info{Identities: []info.Identity{{Category: "client", Type: "pc/x"}}}, "sha-1", disco.ErrIllFormed},
+		{"'/' in an identity language", disco.Info{Identities: []info.Identity{{Category: "client", Type: "pc", Lang: "en/x"}}}, "sha-1", disco.ErrIllFormed},
+		{"empty feature", disco.Info{Features: []string{""}}, "sha-1", disco.ErrIllFormed},
+		{"empty FORM_TYPE", disco.Info{Forms: []disco.Form{form(formType())}}, "sha-1", disco.ErrIllFormed},
+		{"FORM_TYPE that is a feature", disco.Info{Features: []string{"urn:xmpp:mix:core:1"}, Forms: []disco.Form{form(formType("urn:xmpp:mix:core:1"))}}, "sha-1", disco.ErrIllFormed},
+		{"field name that is a feature", disco.Info{Features: []string{"urn:xmpp:mix:pam:2"}, Forms: []disco.Form{form(formType("t"), disco.Field{Var: "urn:xmpp:mix:pam:2"})}}, "sha-1", disco.ErrIllFormed},
+		{"field without name", disco.Info{Forms: []disco.Form{form(formType("t"), disco.Field{Values: []string{"v"}})}}, "sha-1", disco.ErrIllFormed},
+		{"repeated field name", disco.Info{Forms: []disco.Form{form(formType("t"), disco.Field{Var: "f", Values: []string{"a"}}, disco.Field{Var: "f", Values: []string{"b"}})}}, "sha-1", disco.ErrIllFormed},
 		{"'<' in a form value", disco.Info{Forms: []disco.Form{form(formType("t"), disco.Field{Var: "f", Values: []string{"<"}})}}, "sha-1", disco.ErrIllFormed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -71,6 +71,9 @@ const joinStoreRetryDelay = 10 * time.Millisecond
 
 // Answers for roster changes that failed after the channel accepted.
 var (
+	joinRosterFullError = joinError(stanza.Cancel, stanza.PolicyViolation,
+		"the channel accepted the join, but your roster is full (or the item too large), "+
+			"so the server left the channel again; remove an item from your roster first")
 	joinCompensatedError = joinError(stanza.Cancel, stanza.InternalServerError,
 		"the channel accepted the join, but the server could not record it in your roster, "+
 			"so it left the channel again; try again later")
@@ -150,9 +153,13 @@ func (h *JoinHandler) compensateJoin(ctx context.Context, op *joinOp, rosterErr 
 	leave := stanza.IQ{Type: stanza.SetIQ, From: op.user, To: op.channel, ID: joinCompensationID()}
 	resp, err := h.exchanger.Exchange(ctx, leave, xml.NewDecoder(strings.NewReader(joinLeaveElement)))
 	if err == nil && joinAnswerMatches(resp.IQ, leave) && resp.IQ.Type == stanza.ResultIQ {
+		answer := joinCompensatedError
+		if rosterQuota(rosterErr) {
+			answer = joinRosterFullError
+		}
 		h.log.Error("pam: the roster could not record a join the channel accepted; left the channel again",
 			h.opAttrs(op, rosterErr)...)
-		h.send(ctx, op, joinAppendError(nil, op.id, op.user, op.client, joinCompensatedError))
+		h.send(ctx, op, joinAppendError(nil, op.id, op.user, op.client, answer))
 		return
 	}
 	h.log.Error("pam: the roster could not record a join the channel accepted, and leaving again failed: "+
@@ -166,7 +173,7 @@ func (h *JoinHandler) retryRoster(ctx context.Context, change func(context.Conte
 	delay := joinStoreRetryDelay
 	for attempt := 1; ; attempt++ {
 		err := change(ctx)
-		if err == nil || attempt >= h.storeAttempts {
+		if err == nil || attempt >= h.storeAttempts || rosterQuota(err) {
 			return err
 		}
 		t := time.NewTimer(delay)
@@ -178,6 +185,12 @@ func (h *JoinHandler) retryRoster(ctx context.Context, change func(context.Conte
 		}
 		delay *= 2
 	}
+}
+
+// rosterQuota reports whether err is the roster's Limits refusing a change,
+// which no retry can make succeed.
+func rosterQuota(err error) bool {
+	return errors.Is(err, roster.ErrRosterFull) || errors.Is(err, roster.ErrItemTooLarge)
 }
 
 // joinAnswerMatches reports whether answer is the answer to req: from

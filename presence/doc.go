@@ -69,6 +69,10 @@
 //     JID, before its own processing, stopping when Inbound reports the
 //     presence handled. This covers channel probes, which the host must not
 //     answer itself;
+//   - Handler.Directed before routing a session's directed presence (not
+//     subscriptions), dropping it when Directed refuses: presence of a
+//     client that is not MIX capable never reaches a joined channel
+//     (XEP-0405 §2.9);
 //   - Handler.Joined and Handler.Left once a join or leave is confirmed and
 //     recorded in the roster: pam.JoinHandler does this when its
 //     JoinConfig.Presence is the Handler.

@@ -197,3 +197,26 @@ func ExampleHandler_Joined() {
 	// to hag66@shakespeare.example/UUID-a1j/7533: from 123435#coven@mix.shakespeare.example/UUID-x4r/2491 chat
 	// to hag66@shakespeare.example/UUID-a1j/7533: from 123435#coven@mix.shakespeare.example/UUID-x4r/2491 unavailable
 }
+
+// Before routing a session's directed presence, the host asks Directed:
+// a client that is not MIX capable does not reach the user's channels
+// (XEP-0405 §2.9), anyone else does.
+func ExampleHandler_Directed() {
+	ctx := context.Background()
+	h, _, _ := setUp()
+	for _, client := range []string{"hag66@shakespeare.example/UUID-a1j/7533", "hag66@shakespeare.example/old"} {
+		for _, to := range []string{"coven@mix.shakespeare.example", "romeo@montague.example"} {
+			ok, err := h.Directed(ctx, jid.MustParse(client), jid.MustParse(to))
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+			fmt.Printf("%s → %s: %v\n", client, to, ok)
+		}
+	}
+	// Output:
+	// hag66@shakespeare.example/UUID-a1j/7533 → coven@mix.shakespeare.example: true
+	// hag66@shakespeare.example/UUID-a1j/7533 → romeo@montague.example: true
+	// hag66@shakespeare.example/old → coven@mix.shakespeare.example: false
+	// hag66@shakespeare.example/old → romeo@montague.example: true
+}

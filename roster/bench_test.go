@@ -193,3 +193,40 @@ func BenchmarkTransform(b *testing.B) {
 		interleave(b, pass(func(r xml.TokenReader) xml.TokenReader { return r }), pass(transform(balcony)))
 	})
 }
+
+// BenchmarkRosterSetLimits is a roster set on a roster one item short of
+// DefaultMaxItems: an update of an existing item (the baseline, which the
+// Limits only measure) and the addition of a new item, which counts the
+// roster, followed by its removal.
+func BenchmarkRosterSetLimits(b *testing.B) {
+	ctx := context.Background()
+	store := roster.NewMemStore()
+	user := jid.MustParse("juliet@example.com")
+	for _, it := range benchRoster(b)[:roster.DefaultMaxItems-1] {
+		_, err := store.Put(ctx, user, it)
+		require.NoError(b, err)
+	}
+	session := jid.MustParse("juliet@example.com/balcony")
+	h := roster.NewHandler(store, host.NewMemSessions(), &discardRouter{})
+	set := func(item string) {
+		err := h.HandleIQ(ctx, stanza.IQ{ID: "s", Type: stanza.SetIQ, From: session},
+			xml.NewDecoder(strings.NewReader(`<query xmlns="jabber:iq:roster">`+item+`</query>`)))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("update existing (baseline)", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			set(`<item jid="contact00001@example.net" name="Contact 1"><group>Friends</group></item>`)
+			set(`<item jid="contact00001@example.net" name="Contact 1"><group>Friends</group></item>`)
+		}
+	})
+	b.Run("add new, then remove", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			set(`<item jid="newcomer@example.net" name="Newcomer"><group>Friends</group></item>`)
+			set(`<item jid="newcomer@example.net" subscription="remove"/>`)
+		}
+	})
+}

@@ -49,9 +49,10 @@ func channelSubscription(share bool) Subscription {
 // with a cached version gets the new roster. item.Channel is set whatever it
 // was; an item with the same JID is replaced.
 //
-// The error is the store's; a failed push is logged, not returned: the
-// change is stored and a client that missed the push sees it at its next
-// roster get.
+// The error is the store's, or wraps ErrRosterFull or ErrItemTooLarge when
+// the Handler's Limits refuse the item; a failed push is logged, not
+// returned: the change is stored and a client that missed the push sees it
+// at its next roster get.
 func (h *Handler) AddChannel(ctx context.Context, user jid.JID, item Item) error {
 	if item.JID.String() == "" {
 		return errors.New("roster: a channel item needs the channel's JID")
@@ -60,6 +61,13 @@ func (h *Handler) AddChannel(ctx context.Context, user jid.JID, item Item) error
 	item.JID, item.Channel = item.JID.Bare(), true
 	unlock := h.lock(user)
 	defer unlock()
+	_, err := h.store.Item(ctx, user, item.JID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("roster: reading %s: %w", item.JID, err)
+	}
+	if err := h.checkWrite(ctx, user, item, err == nil); err != nil {
+		return fmt.Errorf("roster: adding channel %s: %w", item.JID, err)
+	}
 	ver, err := h.store.Put(ctx, user, item)
 	if err != nil {
 		return fmt.Errorf("roster: adding channel %s: %w", item.JID, err)
@@ -118,7 +126,8 @@ func (h *Handler) SetChannelPresence(ctx context.Context, user, channel jid.JID,
 // presence handling decided (RFC 6121 §3): contact's item in user's roster
 // gets subscription sub (None, To, From or Both) and the pending-out flag
 // ask, keeping its name and groups, and the change is pushed. An item is
-// created when there is none. Channel items are refused with ErrChannel:
+// created when there is none, unless the Limits refuse it (ErrRosterFull,
+// ErrItemTooLarge). Channel items are refused with ErrChannel:
 // their subscription follows the presence preference (SetChannelPresence).
 // Failed pushes are logged as for AddChannel.
 func (h *Handler) SetSubscription(ctx context.Context, user, contact jid.JID, sub Subscription, ask bool) error {
@@ -131,6 +140,7 @@ func (h *Handler) SetSubscription(ctx context.Context, user, contact jid.JID, su
 	unlock := h.lock(user)
 	defer unlock()
 	it, err := h.store.Item(ctx, user, contact)
+	found := err == nil
 	switch {
 	case errors.Is(err, ErrNotFound):
 		it = Item{JID: contact}
@@ -140,6 +150,9 @@ func (h *Handler) SetSubscription(ctx context.Context, user, contact jid.JID, su
 		return ErrChannel
 	}
 	it.Subscription, it.Ask = sub, ask
+	if err := h.checkWrite(ctx, user, it, found); err != nil {
+		return fmt.Errorf("roster: updating %s: %w", contact, err)
+	}
 	ver, err := h.store.Put(ctx, user, it)
 	if err != nil {
 		return fmt.Errorf("roster: updating %s: %w", contact, err)

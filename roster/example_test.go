@@ -1,6 +1,7 @@
 package roster_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -144,4 +145,30 @@ func ExampleHandle() {
 	session := jid.MustParse("juliet@example.com/balcony")
 	m := mux.New(stanza.NSClient, roster.Handle(ctx, h, session))
 	_ = m // Serve the session with m: roster gets and sets reach h.
+}
+
+// A host bounds every roster (and so the answer to a roster get) with
+// WithLimits; a roster set beyond them is refused with a stanza error.
+func ExampleWithLimits() {
+	ctx := context.Background()
+	session := jid.MustParse("juliet@example.com/balcony")
+	router := host.NewRecorder(nil)
+	h := roster.NewHandler(roster.NewMemStore(), host.NewMemSessions(), router,
+		roster.WithLimits(roster.Limits{MaxItems: 1, MaxItemBytes: 512}))
+	for i, contact := range []string{"romeo@example.net", "nurse@example.com"} {
+		set := stanza.IQ{ID: fmt.Sprintf("s%d", i), Type: stanza.SetIQ, From: session}
+		payload := xml.NewDecoder(strings.NewReader(`<query xmlns='jabber:iq:roster'><item jid='` + contact + `'/></query>`))
+		if err := h.HandleIQ(ctx, set, payload); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	for _, d := range router.Deliveries() {
+		if bytes.Contains(d.Stanza, []byte(`id="s`)) {
+			fmt.Printf("%s\n", d.Stanza)
+		}
+	}
+	// Output:
+	// <iq type="result" id="s0" from="juliet@example.com" to="juliet@example.com/balcony"/>
+	// <iq type="error" to="juliet@example.com/balcony" from="juliet@example.com" id="s1"><error type="cancel"><policy-violation xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"></policy-violation><text xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">the roster holds at most 1 item(s)</text></error></iq>
 }

@@ -40,6 +40,7 @@ type Handler struct {
 	router   host.Router
 	pusher   Pusher
 	logger   *slog.Logger
+	limits   Limits
 	onRemove func(ctx context.Context, user jid.JID, removed Item)
 
 	seed  maphash.Seed
@@ -75,6 +76,7 @@ func NewHandler(store Store, sessions Sessions, router host.Router, opts ...Opti
 		router:   router,
 		pusher:   Pusher{Sessions: sessions, Router: router},
 		seed:     maphash.MakeSeed(),
+		limits:   Limits{}.withDefaults(),
 	}
 	for _, o := range opts {
 		o(h)
@@ -95,7 +97,8 @@ func NewHandler(store Store, sessions Sessions, router host.Router, opts ...Opti
 // request the Handler refuses gets a stanza error: forbidden for another
 // user's roster, the errors of ParseQuery for malformed queries, not-allowed
 // for an edit or removal of a channel item, item-not-found for the removal
-// of an unknown item, internal-server-error when the store or the session
+// of an unknown item, not-acceptable for an item larger than the Limits
+// allow (RFC 6121 §2.3.3), policy-violation for a new item in a full roster, internal-server-error when the store or the session
 // registry fails.
 //
 // HandleIQ returns an error when iq.From is empty (nothing was answered),
@@ -205,6 +208,13 @@ func (h *Handler) change(ctx context.Context, answer stanza.IQ, it Item, reply r
 		it.Subscription, it.Ask = None, false
 		if found {
 			it.Subscription, it.Ask = old.Subscription, old.Ask
+		}
+		if err := h.checkWrite(ctx, user, it, found); err != nil {
+			if se, ok := limitError(err); ok {
+				return nil, h.refuse(ctx, answer, reply, se)
+			}
+			h.logger.ErrorContext(ctx, "roster: checking the limits", "user", user.String(), "err", err)
+			return nil, h.refuse(ctx, answer, reply, internalError())
 		}
 		ver, err = h.store.Put(ctx, user, it)
 	}

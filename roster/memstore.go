@@ -44,6 +44,16 @@ func (s *MemStore) Items(_ context.Context, user jid.JID) ([]Item, uint64, error
 	return items, r.ver, nil
 }
 
+// Count implements Counter.
+func (s *MemStore) Count(_ context.Context, user jid.JID) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r := s.users[user.Bare().String()]; r != nil {
+		return len(r.items), nil
+	}
+	return 0, nil
+}
+
 // Item implements Store.
 func (s *MemStore) Item(_ context.Context, user, contact jid.JID) (Item, error) {
 	s.mu.RLock()

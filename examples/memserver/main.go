@@ -23,11 +23,13 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
 	"github.com/mixpam/mixpam/examples/memserver/internal/mixservice"
 	"github.com/mixpam/mixpam/examples/memserver/internal/server"
 	"github.com/mixpam/mixpam/examples/memserver/internal/tlscert"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/roster"
 )
 
 func main() {
@@ -51,7 +53,15 @@ type options struct {
 	users           pairs
 	tls             string
 	maxStanza       int64
+	quotas          quotas
 	log             string
+}
+
+// quotas are the per-account limits (docs/security.md).
+type quotas struct {
+	resources, queued                  int
+	rosterItems, rosterItemBytes       int
+	blocklistItems, blocklistItemBytes int
 }
 
 // pairs is a repeatable flag of key<sep>value.
@@ -89,6 +99,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Var(&o.users, "user", "an account, as name:password (repeatable); with none, alice, bob and carol get random passwords")
 	fs.StringVar(&o.tls, "tls", "auto", "auto: STARTTLS required, with a self-signed certificate made at start; off: plain TCP")
 	fs.Int64Var(&o.maxStanza, "max-stanza", server.DefaultMaxStanza, "largest stanza in bytes; larger ones end the stream with policy-violation")
+	fs.IntVar(&o.quotas.resources, "max-resources", server.DefaultMaxResources, "resources one account may bind at once; more get resource-constraint")
+	fs.IntVar(&o.quotas.queued, "max-queued", server.DefaultMaxQueued, "bytes waiting for one session before it is closed with resource-constraint")
+	fs.IntVar(&o.quotas.rosterItems, "max-roster-items", roster.DefaultMaxItems, "items in one roster, channels included")
+	fs.IntVar(&o.quotas.rosterItemBytes, "max-roster-item-bytes", roster.DefaultMaxItemBytes, "bytes of one roster item as a roster result carries it")
+	fs.IntVar(&o.quotas.blocklistItems, "max-blocklist-items", blocking.DefaultMaxItems, "JIDs in one blocklist")
+	fs.IntVar(&o.quotas.blocklistItemBytes, "max-blocklist-item-bytes", blocking.DefaultMaxItemBytes, "bytes of one blocklist item as a blocklist result carries it")
 	fs.StringVar(&o.log, "log", "info", "log level: info or debug")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -103,6 +119,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-log must be info or debug, not %q", o.log)
 	case o.maxStanza < 1024:
 		return o, fmt.Errorf("-max-stanza must be at least 1024")
+	case o.quotas.resources < 1, o.quotas.rosterItems < 1, o.quotas.blocklistItems < 1:
+		return o, fmt.Errorf("-max-resources, -max-roster-items and -max-blocklist-items must be at least 1")
+	case int64(o.quotas.queued) < o.maxStanza:
+		return o, fmt.Errorf("-max-queued must be at least -max-stanza")
+	case o.quotas.rosterItemBytes < 256 || o.quotas.blocklistItemBytes < 256:
+		return o, fmt.Errorf("-max-roster-item-bytes and -max-blocklist-item-bytes must be at least 256")
 	}
 	return o, nil
 }
@@ -141,6 +163,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		MIXDomain:  o.mix,
 		Components: make(map[string]string),
 		Logger:     logger,
+
+		MaxResources: o.quotas.resources,
+		MaxQueued:    o.quotas.queued,
+		Roster:       roster.Limits{MaxItems: o.quotas.rosterItems, MaxItemBytes: o.quotas.rosterItemBytes},
+		Blocking:     blocking.Limits{MaxItems: o.quotas.blocklistItems, MaxItemBytes: o.quotas.blocklistItemBytes},
 	}
 	for i, d := range o.components.keys {
 		cfg.Components[d] = o.components.vals[i]

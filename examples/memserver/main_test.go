@@ -61,6 +61,13 @@ func TestFlags(t *testing.T) {
 		{[]string{"-user", "alice:a", "-user", "alice:b"}, false},
 		{[]string{"-component", "irc.localhost"}, false},
 		{[]string{"-max-stanza", "10"}, false},
+		{[]string{"-max-resources", "1", "-max-roster-items", "5", "-max-blocklist-items", "5"}, true},
+		{[]string{"-max-resources", "0"}, false},
+		{[]string{"-max-roster-items", "0"}, false},
+		{[]string{"-max-blocklist-items", "-1"}, false},
+		{[]string{"-max-queued", "1000"}, false}, // below -max-stanza
+		{[]string{"-max-roster-item-bytes", "100"}, false},
+		{[]string{"-max-blocklist-item-bytes", "100"}, false},
 		{[]string{"extra"}, false},
 	} {
 		o, err := parseFlags(tc.args, io.Discard)

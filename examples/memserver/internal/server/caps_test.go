@@ -7,9 +7,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"mellium.im/xmpp/disco/info"
 
+	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
 	"github.com/mixpam/mixpam/examples/memserver/internal/testclient"
+	"github.com/mixpam/mixpam/internal/ns"
 )
 
 // TestCapsChurnOneLookup: a client that changes its XEP-0115 caps with
@@ -35,4 +38,95 @@ func TestCapsChurnOneLookup(t *testing.T) {
 	require.GreaterOrEqual(t, queries, 1)
 	require.Less(t, queries, 10, "disco#info queries for %d caps changes", changes)
 	require.Less(t, runtime.NumGoroutine()-before, 10, "goroutines started by %d caps changes", changes)
+}
+
+// TestCapsPoisoningFails: an account advertises a MIX client's XEP-0115 ver
+// and answers the server's disco#info query with the MIX features moved into
+// a data form, which hashes to the same ver (the ambiguity of XEP-0115 §5.1).
+// The real MIX client, logging in afterwards with that ver, must still get
+// channel traffic, whether the ver was new or cached and then evicted with
+// 1,100 fresh vers first.
+func TestCapsPoisoningFails(t *testing.T) {
+	const node = "https://example.org/real-client"
+	victim := testclient.CapsOf(node, ns.MIXCore, ns.PAM)
+	for _, tc := range []struct {
+		name  string
+		evict bool
+	}{
+		{"ver not cached", false},
+		{"ver cached, then evicted", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startWithMIXService(t)
+			carol := login(t, srv, "carol", true, "mix")
+			carol.Send(t, `<iq type="set" id="c1" to="`+mixDomain+`"><create xmlns="urn:xmpp:mix:core:1" channel="coven"/></iq>`)
+			require.Equal(t, "result", carol.Expect(t, "create result", testclient.ByID("c1")).Type)
+			require.Equal(t, "result", join(t, carol, "j1", coven).Type)
+
+			realOpts := []testclient.LoginOption{testclient.Caps(node), testclient.MIXCapable(), testclient.Features(ns.PAM)}
+			if tc.evict {
+				first := srv.Login(t, "alice", append(realOpts, testclient.Resource("first"))...)
+				capable, err := srv.WaitCapability(t.Context(), first.JID)
+				require.NoError(t, err)
+				require.True(t, capable, "the real client's ver is cached as MIX capable")
+			}
+
+			poison := `<identity category="client" type="pc"/>` +
+				`<feature var="http://jabber.org/protocol/disco#info"/>` +
+				`<x xmlns="jabber:x:data" type="result">` +
+				`<field var="FORM_TYPE" type="hidden"><value>` + ns.MIXCore + `</value></field>` +
+				`<field var="` + ns.PAM + `"/></x>`
+			fillers := make(map[string]string) // ver → identity name, for eviction
+			if tc.evict {
+				for i := range 1100 {
+					name := fmt.Sprintf("filler %d", i)
+					fillers[fillerVer(t, name)] = name
+				}
+			}
+			mallory := srv.Login(t, "bob", testclient.NoPresence(), testclient.DiscoAnswer(func(node string) string {
+				_, ver, _ := strings.Cut(node, "#")
+				if name, ok := fillers[ver]; ok {
+					return `<identity category="client" type="pc" name="` + name + `"/>`
+				}
+				return poison
+			}))
+			for ver := range fillers {
+				mallory.Send(t, capsPresence(node, ver))
+				mallory.Expect(t, "the disco#info query for a fresh ver", discoQueryFor(ver))
+			}
+			mallory.Send(t, capsPresence(node, victim.Ver))
+			mallory.Expect(t, "the disco#info query for the victim's ver", discoQueryFor(victim.Ver))
+			mallory.Ping(t)
+
+			alice := srv.Login(t, "alice", append(realOpts, testclient.Resource("real"))...)
+			// As the login helper does: channel traffic reaches a client
+			// once its capability is known.
+			_, err := srv.WaitCapability(t.Context(), alice.JID)
+			require.NoError(t, err)
+			require.Equal(t, "result", join(t, alice, "j2", coven).Type)
+			carol.Send(t, `<message type="groupchat" to="`+coven+`" id="m1"><body>by the pricking of my thumbs</body></message>`)
+			msg := alice.Expect(t, "channel traffic on the real MIX client", testclient.Contains(packet.Message, "pricking of my thumbs"))
+			require.Equal(t, alice.JID, msg.To)
+		})
+	}
+}
+
+// capsPresence is available presence advertising sha-1 caps ver under node.
+func capsPresence(node, ver string) string {
+	return `<presence><c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="` + node + `" ver="` + ver + `"/></presence>`
+}
+
+// discoQueryFor matches the server's disco#info query for caps ver.
+func discoQueryFor(ver string) func(packet.Packet) bool {
+	return func(p packet.Packet) bool {
+		return p.IsRequest() && strings.Contains(string(p.Raw), "#"+ver+`"`)
+	}
+}
+
+// fillerVer is the sha-1 ver of a client with one identity named name.
+func fillerVer(t *testing.T, name string) string {
+	t.Helper()
+	ver, err := disco.VerificationString(disco.Info{Identities: []info.Identity{{Category: "client", Type: "pc", Name: name}}}, "sha-1")
+	require.NoError(t, err)
+	return ver
 }

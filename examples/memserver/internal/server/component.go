@@ -38,7 +38,7 @@ func (s *Server) serveComponent(conn net.Conn) {
 		return
 	}
 	overflow := (&wire.Error{Cond: stream.ResourceConstraint, Text: "too much data waiting for this component"}).Append(nil)
-	cs := &componentStream{srv: s, domain: st.Domain, conn: conn, q: wire.NewQueue(conn, maxQueued, append(overflow, wire.Trailer...))}
+	cs := &componentStream{srv: s, domain: st.Domain, conn: conn, q: wire.NewQueue(conn, componentMaxQueued, append(overflow, wire.Trailer...))}
 	if !s.track(cs) {
 		return
 	}
@@ -150,3 +150,8 @@ func (s *Server) serviceDomains() []jid.JID {
 	}
 	return out
 }
+
+// componentMaxQueued is the most bytes waiting to be written to one
+// component. It is not Config.MaxQueued, a per-session quota: a component
+// carries a whole domain's traffic.
+const componentMaxQueued = 8 << 20

@@ -55,3 +55,37 @@ func TestJoinWhileOnline(t *testing.T) {
 	require.Equal(t, "mix", gone.From.Resourcepart(), "from alice's encoded JID with her client's resource")
 	alice.Expect(t, "bob's unavailable presence", channelPresenceOf("bob@localhost/mix", "unavailable"))
 }
+
+// TestDirectedPresenceFromPlainClient: a client that does not advertise MIX
+// capability sends directed presence to a channel its account joined. It
+// must not reach the channel (XEP-0405 §2.9: only presence from clients that
+// advertise MIX capability is sent to the channel), so the other
+// participants never see that client listed online.
+func TestDirectedPresenceFromPlainClient(t *testing.T) {
+	srv := startWithMIXService(t)
+	alice := login(t, srv, "alice", true, "mix")
+	alice.Send(t, `<iq type="set" id="c1" to="`+mixDomain+`"><create xmlns="urn:xmpp:mix:core:1" channel="coven"/></iq>`)
+	require.Equal(t, "result", alice.Expect(t, "create result", testclient.ByID("c1")).Type)
+	require.Equal(t, "result", join(t, alice, "j1", coven).Type)
+	bob := login(t, srv, "bob", true, "mix")
+	require.Equal(t, "result", join(t, bob, "j2", coven).Type)
+	alicePlain := login(t, srv, "alice", false, "plain")
+
+	for _, typ := range []string{"", "unavailable", "probe"} {
+		attr := ""
+		if typ != "" {
+			attr = ` type="` + typ + `"`
+		}
+		alicePlain.Send(t, `<presence to="`+coven+`"`+attr+`><status>sneaking in</status></presence>`)
+	}
+	alicePlain.Ping(t)
+	// A later presence of alice's MIX client, which the channel relays
+	// after anything it got before.
+	alice.Send(t, `<presence><status>brewing</status></presence>`)
+	bob.Expect(t, "alice's MIX client's presence", channelPresenceOf("alice@localhost/mix", "", "brewing"))
+	bob.Ping(t)
+	bob.ExpectNone(t, "the plain client listed by the channel", testclient.Contains(packet.Presence, "<jid>alice@localhost/plain</jid>"))
+	alicePlain.ExpectNone(t, "channel presence on the plain client", func(p packet.Packet) bool {
+		return p.Kind == packet.Presence && p.From.Domainpart() == mixDomain
+	})
+}

@@ -42,7 +42,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	// delivery (blockedInbound, blockedOutbound), the fan-out and the
 	// presence handler, which sends presence to channels itself.
 	m.filter = blocking.NewFilter(blocking.StoreChecker(s.blocks))
-	m.roster = roster.NewHandler(s.rosters, s.sessions, s.router, roster.OnRemove(s.contactRemoved), roster.WithLogger(s.log))
+	m.roster = roster.NewHandler(s.rosters, s.sessions, s.router, roster.OnRemove(s.contactRemoved), roster.WithLogger(s.log), roster.WithLimits(s.cfg.Roster))
 	m.presence = presence.New(s.sessions, presenceRouter{s.router}, s.rosters, presence.Blocking(m.filter), presence.Logger(s.log))
 	m.join, err = pam.NewJoinHandler(pam.JoinConfig{
 		Exchanger: s.router.Exchange(),
@@ -71,7 +71,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	}
 	// Presence follows the blocklist (XEP-0191 §3.3, §3.4): channel
 	// presence through the presence handler, contacts' here.
-	m.block = blocking.NewHandler(s.blocks, s.sessions, s.router, blocking.WithLogger(s.log),
+	m.block = blocking.NewHandler(s.blocks, s.sessions, s.router, blocking.WithLogger(s.log), blocking.WithLimits(s.cfg.Blocking),
 		blocking.WithPresence(blocking.PresenceUpdaters{m.presence, contactPresence{s: s, filter: m.filter}}))
 	m.account, err = disco.NewAccount(disco.AccountConfig{
 		Router:        s.router,

@@ -24,6 +24,7 @@ func (sess *session) presenceFromClient(ctx context.Context, p packet.Packet) {
 		case isSubscription(p.Type):
 			s.outboundSubscription(ctx, p)
 		case sess.blockedOutbound(ctx, p):
+		case !sess.mayDirect(ctx, p):
 		default:
 			sess.directedPresence(ctx, p)
 		}
@@ -55,6 +56,17 @@ func (sess *session) directedPresence(ctx context.Context, p packet.Packet) {
 	}
 	sess.mu.Unlock()
 	sess.srv.router.Send(ctx, p)
+}
+
+// mayDirect reports whether the session's directed presence p may go to
+// p.To: not to a joined channel from a client that is not MIX capable
+// (XEP-0405 §2.9). Refused presence is dropped without an answer.
+func (sess *session) mayDirect(ctx context.Context, p packet.Packet) bool {
+	ok, err := sess.srv.mp.presence.Directed(ctx, sess.jid, p.To)
+	if err != nil {
+		sess.srv.log.Debug("directed presence not routed", "from", sess.jid.String(), "to", p.To.String(), "err", err)
+	}
+	return ok
 }
 
 // maxDirected bounds the directed-presence recipients remembered per session.

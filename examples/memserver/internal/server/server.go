@@ -54,6 +54,22 @@ type Config struct {
 	// Components maps the domain of each external component (XEP-0114)
 	// allowed to connect to its shared secret.
 	Components map[string]string
+	// MaxResources is the most resources one account may have bound at
+	// once; a bind beyond it gets resource-constraint (RFC 6120 §7.6.2.1)
+	// and the stream ends. Zero means DefaultMaxResources.
+	MaxResources int
+	// MaxQueued is the most bytes waiting to be written to one session; a
+	// session that lets more pile up (a client that does not read) is
+	// closed with the resource-constraint stream error. Zero means
+	// DefaultMaxQueued. An account's sessions hold at most
+	// MaxResources × MaxQueued.
+	MaxQueued int
+	// Roster and Blocking bound each account's roster and blocklist, and
+	// so the answers to a roster get and a blocklist retrieval (see
+	// roster.Limits, blocking.Limits). Zero fields mean the packages'
+	// defaults.
+	Roster   roster.Limits
+	Blocking blocking.Limits
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -77,6 +93,7 @@ type Server struct {
 	router *router.Router
 
 	sessions   *host.MemSessions
+	resources  *resourceQuota
 	rosters    *roster.MemStore
 	archive    *archive.MemStore
 	blocks     *blocking.MemStore
@@ -117,6 +134,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxStanza <= 0 {
 		cfg.MaxStanza = DefaultMaxStanza
 	}
+	if cfg.MaxResources <= 0 {
+		cfg.MaxResources = DefaultMaxResources
+	}
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = DefaultMaxQueued
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -128,6 +151,7 @@ func New(cfg Config) (*Server, error) {
 		log:       log,
 		router:    router.New(cfg.Domain, log),
 		sessions:  host.NewMemSessions(),
+		resources: newResourceQuota(cfg.MaxResources),
 		rosters:   roster.NewMemStore(),
 		archive:   archive.NewMemStore(),
 		blocks:    blocking.NewMemStore(),

@@ -17,10 +17,6 @@ import (
 	"github.com/mixpam/mixpam/host"
 )
 
-// maxQueued is the most bytes waiting to be written to one client before
-// the server gives up on it (resource-constraint).
-const maxQueued = 8 << 20
-
 // session is one bound client stream. Its reading goroutine is the
 // session's dispatcher: it handles the client's stanzas in order and never
 // waits on a remote entity (client-join answers when the channel does, caps
@@ -72,6 +68,13 @@ func (s *Server) serveClient(conn net.Conn) {
 		s.log.Debug("client negotiation failed", "remote", conn.RemoteAddr().String(), "err", err)
 		return
 	}
+	if !s.resources.acquire(st.JID) {
+		s.log.Info("bind refused: too many resources", "jid", st.JID.String(), "remote", conn.RemoteAddr().String())
+		_ = st.Conn.SetWriteDeadline(time.Now().Add(writeGrace))
+		_, _ = st.Conn.Write(bindRefusal(st.BindResult, s.cfg.MaxResources))
+		return
+	}
+	defer s.resources.release(st.JID)
 	sess := &session{
 		srv:       s,
 		jid:       st.JID,
@@ -83,7 +86,7 @@ func (s *Server) serveClient(conn net.Conn) {
 	sess.ctx, sess.cancel = context.WithCancel(s.ctx)
 	defer sess.cancel()
 	overflow := (&wire.Error{Cond: stream.ResourceConstraint, Text: "too much data waiting for this client"}).Append(nil)
-	sess.q = wire.NewQueue(st.Conn, maxQueued, append(overflow, wire.Trailer...))
+	sess.q = wire.NewQueue(st.Conn, s.cfg.MaxQueued, append(overflow, wire.Trailer...))
 	if !s.track(sess) {
 		return
 	}

@@ -17,6 +17,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
 	"github.com/mixpam/mixpam/internal/ns"
 )
@@ -35,7 +36,8 @@ type Client struct {
 	Session *xmpp.Session
 
 	features    []string
-	silentDisco bool // leave disco#info queries unanswered
+	silentDisco bool                     // leave disco#info queries unanswered
+	discoAnswer func(node string) string // see DiscoAnswer
 
 	mu      sync.Mutex
 	inbox   []packet.Packet
@@ -57,7 +59,37 @@ type loginConfig struct {
 	password    string
 	noPresence  bool
 	silentDisco bool
+	capsNode    string
+	discoAnswer func(node string) string
 }
+
+// DiscoAnswer makes the client answer every disco#info query with a
+// <query/> for the node asked whose children are answer(node), as a hostile
+// client would, and keep the query in its inbox.
+func DiscoAnswer(answer func(node string) string) LoginOption {
+	return func(c *loginConfig) { c.discoAnswer = answer }
+}
+
+// Caps makes the client advertise XEP-0115 entity capabilities (sha-1,
+// under node) in its initial presence, as CapsOf computes them, and answer
+// disco#info queries with the node they ask about (XEP-0115 §6.2).
+func Caps(node string) LoginOption { return func(c *loginConfig) { c.capsNode = node } }
+
+// CapsOf returns the XEP-0115 caps that a client with Caps(node) and the
+// given extra features (ns.MIXCore for MIXCapable) advertises.
+func CapsOf(node string, features ...string) disco.Caps {
+	inf, err := disco.ParseInfo(xml.NewDecoder(strings.NewReader(infoQuery("", append([]string{nsDiscoInfo}, features...)))))
+	if err != nil {
+		panic(err)
+	}
+	ver, err := disco.VerificationString(inf, "sha-1")
+	if err != nil {
+		panic(err)
+	}
+	return disco.Caps{Hash: "sha-1", Node: node, Ver: ver}
+}
+
+const nsDiscoInfo = "http://jabber.org/protocol/disco#info"
 
 // SilentDisco makes the client leave disco#info queries unanswered, as a
 // hostile or broken client would; the queries are kept in its inbox.
@@ -70,6 +102,11 @@ func Resource(r string) LoginOption { return func(c *loginConfig) { c.resource =
 // disco#info (XEP-0369 §6.7).
 func MIXCapable() LoginOption {
 	return func(c *loginConfig) { c.features = append(c.features, ns.MIXCore) }
+}
+
+// Features adds features to the client's disco#info.
+func Features(vars ...string) LoginOption {
+	return func(c *loginConfig) { c.features = append(c.features, vars...) }
 }
 
 // Mechanism selects the SASL mechanism (default SCRAM-SHA-256).
@@ -103,8 +140,9 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 		_ = conn.SetDeadline(d)
 	}
 	c := &Client{
-		features:    append([]string{"http://jabber.org/protocol/disco#info"}, cfg.features...),
+		features:    append([]string{nsDiscoInfo}, cfg.features...),
 		silentDisco: cfg.silentDisco,
+		discoAnswer: cfg.discoAnswer,
 		changed:     make(chan struct{}),
 		served:      make(chan struct{}),
 	}
@@ -123,7 +161,12 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 		c.serveErr = sess.Serve(xmpp.HandlerFunc(c.handle))
 	}()
 	if !cfg.noPresence {
-		if err := sess.Send(context.Background(), stanza.Presence{}.Wrap(nil)); err != nil {
+		var caps xml.TokenReader
+		if cfg.capsNode != "" {
+			c := CapsOf(cfg.capsNode, cfg.features...)
+			caps = xml.NewDecoder(strings.NewReader(`<c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="` + c.Node + `" ver="` + c.Ver + `"/>`))
+		}
+		if err := sess.Send(context.Background(), stanza.Presence{}.Wrap(caps)); err != nil {
 			_ = c.close()
 			return nil, err
 		}
@@ -150,11 +193,23 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 		return err
 	}
 	if p.IsRequest() {
-		if name, ok := firstChild(p); ok {
-			switch name {
-			case xml.Name{Space: "http://jabber.org/protocol/disco#info", Local: "query"}:
-				if !c.silentDisco {
-					_, err := xmlstream.Copy(t, p.IQ().Result(c.info()))
+		if start, ok := firstStart(p); ok {
+			switch start.Name {
+			case xml.Name{Space: nsDiscoInfo, Local: "query"}:
+				var node string
+				for _, a := range start.Attr {
+					if a.Name.Local == "node" {
+						node = a.Value
+					}
+				}
+				switch {
+				case c.discoAnswer != nil:
+					answer := `<query xmlns="` + nsDiscoInfo + `" node="` + node + `">` + c.discoAnswer(node) + `</query>`
+					if _, err := xmlstream.Copy(t, p.IQ().Result(xml.NewDecoder(strings.NewReader(answer)))); err != nil {
+						return err
+					}
+				case !c.silentDisco:
+					_, err := xmlstream.Copy(t, p.IQ().Result(xml.NewDecoder(strings.NewReader(infoQuery(node, c.features)))))
 					return err
 				}
 			case xml.Name{Space: ns.Roster, Local: "query"}:
@@ -172,15 +227,19 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 	return nil
 }
 
-// info renders the client's disco#info query.
-func (c *Client) info() xml.TokenReader {
+// infoQuery renders a test client's disco#info answer for node.
+func infoQuery(node string, features []string) string {
 	var b strings.Builder
-	b.WriteString(`<query xmlns="http://jabber.org/protocol/disco#info"><identity category="client" type="pc"/>`)
-	for _, f := range c.features {
+	b.WriteString(`<query xmlns="` + nsDiscoInfo + `"`)
+	if node != "" {
+		b.WriteString(` node="` + node + `"`)
+	}
+	b.WriteString(`><identity category="client" type="pc"/>`)
+	for _, f := range features {
 		b.WriteString(`<feature var="` + f + `"/>`)
 	}
 	b.WriteString(`</query>`)
-	return xml.NewDecoder(strings.NewReader(b.String()))
+	return b.String()
 }
 
 // Send sends one stanza written as XML (in the client namespace, children
@@ -310,15 +369,15 @@ func (c *Client) dump() string {
 	return b.String()
 }
 
-func firstChild(p packet.Packet) (xml.Name, bool) {
+func firstStart(p packet.Packet) (xml.StartElement, bool) {
 	r := p.Payload()
 	for {
 		tok, err := r.Token()
 		if err != nil {
-			return xml.Name{}, false
+			return xml.StartElement{}, false
 		}
 		if s, ok := tok.(xml.StartElement); ok {
-			return s.Name, true
+			return s, true
 		}
 	}
 }

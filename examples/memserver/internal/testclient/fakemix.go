@@ -163,8 +163,8 @@ func (f *FakeMIX) send(ctx context.Context, to jid.JID, r xml.TokenReader) error
 }
 
 func hasChild(p packet.Packet, space, local string) bool {
-	name, ok := firstChild(p)
-	return ok && name.Space == space && name.Local == local
+	start, ok := firstStart(p)
+	return ok && start.Name.Space == space && start.Name.Local == local
 }
 
 // bodyOf returns the text of the message's <body/>.

@@ -14,10 +14,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
+	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
 	"github.com/mixpam/mixpam/examples/memserver/internal/server"
 	"github.com/mixpam/mixpam/examples/memserver/internal/tlscert"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/roster"
 )
 
 // Options configure a test server. The zero value serves "localhost" with
@@ -40,6 +42,12 @@ type Options struct {
 	Components map[string]string
 	// MaxStanza is the stanza size limit; 0 means the server's default.
 	MaxStanza int64
+	// MaxResources, MaxQueued, Roster and Blocking are the per-account
+	// quotas (see server.Config); zero values mean the server's defaults.
+	MaxResources int
+	MaxQueued    int
+	Roster       roster.Limits
+	Blocking     blocking.Limits
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -83,6 +91,11 @@ func Start(t testing.TB, o Options) *Server {
 		NewMIX:     o.NewMIX,
 		Components: o.Components,
 		Logger:     o.Logger,
+
+		MaxResources: o.MaxResources,
+		MaxQueued:    o.MaxQueued,
+		Roster:       o.Roster,
+		Blocking:     o.Blocking,
 	}
 	if o.TLS {
 		cert, err := tlscert.Generate(o.Domain)
