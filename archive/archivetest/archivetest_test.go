@@ -15,7 +15,9 @@ import (
 )
 
 func TestMemStore(t *testing.T) {
-	Run(t, func(_ *testing.T, r archive.Retention) archive.Store { return archive.NewMemStore(archive.WithRetention(r)) })
+	Run(t, func(_ *testing.T, r archive.Retention) archive.Store {
+		return archive.NewMemStore(archive.WithRetention(r))
+	})
 }
 
 // TestKitFailsOnBrokenStores runs the kit against deliberately broken stores
