@@ -4,8 +4,10 @@
 //
 //	go run ./examples/memserver [flags]
 //
-// It prints how to connect, and stops cleanly on SIGINT or SIGTERM. Nothing
-// is kept after it stops.
+// It prints how to connect, and stops cleanly on SIGINT or SIGTERM. With
+// -store memory (the default) nothing is kept after it stops; with
+// -store postgres -pg DSN, rosters, archives and blocklists are kept in
+// PostgreSQL (package pgstore) and are there again at the next start.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
 	"github.com/mixpam/mixpam/examples/memserver/internal/mixservice"
@@ -52,6 +55,10 @@ type options struct {
 	tls             string
 	maxStanza       int64
 	log             string
+	store           string
+	pg              string
+	archiveMax      int
+	archiveMaxAge   time.Duration
 }
 
 // pairs is a repeatable flag of key<sep>value.
@@ -90,6 +97,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.tls, "tls", "auto", "auto: STARTTLS required, with a self-signed certificate made at start; off: plain TCP")
 	fs.Int64Var(&o.maxStanza, "max-stanza", server.DefaultMaxStanza, "largest stanza in bytes; larger ones end the stream with policy-violation")
 	fs.StringVar(&o.log, "log", "info", "log level: info or debug")
+	fs.StringVar(&o.store, "store", "memory", "where rosters, archives and blocklists live: memory or postgres")
+	fs.StringVar(&o.pg, "pg", "", "PostgreSQL connection string for -store postgres, e.g. postgres://user@127.0.0.1:5432/db")
+	fs.IntVar(&o.archiveMax, "archive-max", 0, "most archived messages kept per account, oldest dropped first; 0: no limit")
+	fs.DurationVar(&o.archiveMaxAge, "archive-max-age", 0, "how long archived messages are kept, e.g. 720h; 0: no limit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -103,6 +114,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-log must be info or debug, not %q", o.log)
 	case o.maxStanza < 1024:
 		return o, fmt.Errorf("-max-stanza must be at least 1024")
+	case o.store != "memory" && o.store != "postgres":
+		return o, fmt.Errorf("-store must be memory or postgres, not %q", o.store)
+	case (o.store == "postgres") != (o.pg != ""):
+		return o, fmt.Errorf("-pg is needed with -store postgres, and only then")
+	case o.archiveMax < 0 || o.archiveMaxAge < 0:
+		return o, fmt.Errorf("-archive-max and -archive-max-age must not be negative")
 	}
 	return o, nil
 }
@@ -150,6 +167,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return mixservice.New(mixservice.Config{Domain: o.mix, Router: r, Logger: logger})
 		}
 	}
+	closeStores, err := openStores(ctx, o, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeStores()
 	if o.tls == "auto" {
 		cert, err := tlscert.Generate(o.domain)
 		if err != nil {

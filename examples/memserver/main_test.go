@@ -62,6 +62,12 @@ func TestFlags(t *testing.T) {
 		{[]string{"-component", "irc.localhost"}, false},
 		{[]string{"-max-stanza", "10"}, false},
 		{[]string{"extra"}, false},
+		{[]string{"-store", "disk"}, false},
+		{[]string{"-store", "postgres"}, false},
+		{[]string{"-pg", "postgres://127.0.0.1/x"}, false},
+		{[]string{"-store", "postgres", "-pg", "postgres://127.0.0.1/x"}, true},
+		{[]string{"-archive-max", "-1"}, false},
+		{[]string{"-archive-max", "1000", "-archive-max-age", "720h"}, true},
 	} {
 		o, err := parseFlags(tc.args, io.Discard)
 		if tc.ok {

@@ -56,6 +56,12 @@ type Config struct {
 	Components map[string]string
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// Rosters, Archive and Blocks keep rosters, message archives and
+	// blocklists; nil means a fresh in-memory store (roster.MemStore,
+	// archive.MemStore, blocking.MemStore).
+	Rosters roster.Store
+	Archive archive.Store
+	Blocks  blocking.Store
 }
 
 // DefaultMaxStanza is the stanza size limit when Config.MaxStanza is zero.
@@ -77,9 +83,9 @@ type Server struct {
 	router *router.Router
 
 	sessions   *host.MemSessions
-	rosters    *roster.MemStore
-	archive    *archive.MemStore
-	blocks     *blocking.MemStore
+	rosters    roster.Store
+	archive    archive.Store
+	blocks     blocking.Store
 	mixService MIXService
 	mp         mixpamParts
 
@@ -117,6 +123,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxStanza <= 0 {
 		cfg.MaxStanza = DefaultMaxStanza
 	}
+	if cfg.Rosters == nil {
+		cfg.Rosters = roster.NewMemStore()
+	}
+	if cfg.Archive == nil {
+		cfg.Archive = archive.NewMemStore()
+	}
+	if cfg.Blocks == nil {
+		cfg.Blocks = blocking.NewMemStore()
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -128,9 +143,9 @@ func New(cfg Config) (*Server, error) {
 		log:       log,
 		router:    router.New(cfg.Domain, log),
 		sessions:  host.NewMemSessions(),
-		rosters:   roster.NewMemStore(),
-		archive:   archive.NewMemStore(),
-		blocks:    blocking.NewMemStore(),
+		rosters:   cfg.Rosters,
+		archive:   cfg.Archive,
+		blocks:    cfg.Blocks,
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),

@@ -36,6 +36,7 @@ type Client struct {
 
 	features    []string
 	silentDisco bool // leave disco#info queries unanswered
+	recordDisco bool // keep answered disco#info queries in the inbox
 
 	mu      sync.Mutex
 	inbox   []packet.Packet
@@ -57,11 +58,17 @@ type loginConfig struct {
 	password    string
 	noPresence  bool
 	silentDisco bool
+	recordDisco bool
 }
 
 // SilentDisco makes the client leave disco#info queries unanswered, as a
 // hostile or broken client would; the queries are kept in its inbox.
 func SilentDisco() LoginOption { return func(c *loginConfig) { c.silentDisco = true } }
+
+// RecordDisco keeps the disco#info queries the client answered in its
+// inbox, after the answer was sent: a test that takes one and then pings
+// knows the server has handled the answer.
+func RecordDisco() LoginOption { return func(c *loginConfig) { c.recordDisco = true } }
 
 // Resource asks to bind the given resource.
 func Resource(r string) LoginOption { return func(c *loginConfig) { c.resource = r } }
@@ -105,6 +112,7 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 	c := &Client{
 		features:    append([]string{"http://jabber.org/protocol/disco#info"}, cfg.features...),
 		silentDisco: cfg.silentDisco,
+		recordDisco: cfg.recordDisco,
 		changed:     make(chan struct{}),
 		served:      make(chan struct{}),
 	}
@@ -154,8 +162,9 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 			switch name {
 			case xml.Name{Space: "http://jabber.org/protocol/disco#info", Local: "query"}:
 				if !c.silentDisco {
-					_, err := xmlstream.Copy(t, p.IQ().Result(c.info()))
-					return err
+					if _, err := xmlstream.Copy(t, p.IQ().Result(c.info())); err != nil || !c.recordDisco {
+						return err
+					}
 				}
 			case xml.Name{Space: ns.Roster, Local: "query"}:
 				if _, err := xmlstream.Copy(t, p.IQ().Result(nil)); err != nil {
@@ -211,6 +220,25 @@ func (c *Client) ExpectNone(t testing.TB, what string, match func(packet.Packet)
 	for _, p := range c.inbox {
 		require.False(t, match(p), "%s: unexpected %s: %s", c.JID, what, p.Raw)
 	}
+}
+
+// Take takes out of the inbox, in order, every stanza received so far that
+// match accepts. Use it after a later stanza proves the earlier ones came.
+func (c *Client) Take(match func(packet.Packet) bool) []packet.Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var taken []packet.Packet
+	kept := c.inbox[:0]
+	for _, p := range c.inbox {
+		if match(p) {
+			taken = append(taken, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	clear(c.inbox[len(kept):])
+	c.inbox = kept
+	return taken
 }
 
 // Ping sends an XEP-0199 ping to the server and waits for the answer. The
