@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -63,6 +64,22 @@ type ArchiveStore struct {
 	stop      chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
+
+	commits, appends atomic.Int64
+}
+
+// ArchiveStats counts an ArchiveStore's group commits.
+type ArchiveStats struct {
+	// Commits is the number of batches committed.
+	Commits int64
+	// Appends is the number of appends those batches held.
+	Appends int64
+}
+
+// Stats returns the store's counts so far: Appends/Commits is the mean
+// batch size.
+func (s *ArchiveStore) Stats() ArchiveStats {
+	return ArchiveStats{Commits: s.commits.Load(), Appends: s.appends.Load()}
 }
 
 // appendReq is one Append waiting for its batch.
@@ -147,6 +164,9 @@ func (s *ArchiveStore) commitLoop() {
 		err := s.commit(batch)
 		if err != nil {
 			s.log.Warn("mixpam: archive group commit failed", "appends", len(batch), "err", err)
+		} else {
+			s.commits.Add(1)
+			s.appends.Add(int64(len(batch)))
 		}
 		for i, req := range batch {
 			req.done <- err

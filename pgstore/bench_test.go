@@ -185,7 +185,7 @@ func BenchmarkMAMPage(b *testing.B) {
 			pool := pgtest.Pool(b)
 			require.NoError(b, pgstore.Migrate(b.Context(), pool))
 			_, err := pool.Exec(b.Context(), `INSERT INTO archive (owner, id, with_jid, time_ns, stanza)
-				SELECT $1, lpad(i::text, 13, '0'), 'ch' || (i % 10) || '@mix.shakespeare.example', $2 + i * 1000000000, $3
+				SELECT $1, lpad(i::text, 13, '0'), 'ch' || (i % 10) || '@mix.shakespeare.example', $2::bigint + i::bigint * 1000000000, $3
 				FROM generate_series(0, $4 - 1) AS i`, owner.String(), epoch.UnixNano(), []byte(benchStanza), n)
 			require.NoError(b, err)
 			_, err = pool.Exec(b.Context(), `INSERT INTO archive_owner VALUES ($1, $2)`, owner.String(), n)
