@@ -12,27 +12,43 @@ import (
 )
 
 // appendSQL inserts a batch of records, ignoring those already archived,
-// and adds the number inserted per owner to archive_owner. Owners are
-// locked in order, so concurrent batches cannot deadlock on them.
+// and adds the numbers inserted to archive_owner (per owner) and
+// archive_with (per conversation). Rows are locked in key order, the
+// archive_owner rows (the main query) before the archive_with rows (a
+// WITH query the main query does not read, run after it), so concurrent
+// batches cannot deadlock on them.
 const appendSQL = `WITH ins AS (
 	INSERT INTO archive (owner, id, with_jid, time_ns, stanza)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[])
 	ON CONFLICT (owner, id) DO NOTHING
-	RETURNING owner
+	RETURNING owner, with_jid
+), per_with AS (
+	INSERT INTO archive_with AS aw (owner, with_jid, records)
+	SELECT owner, with_jid, count(*) FROM ins GROUP BY owner, with_jid ORDER BY owner, with_jid
+	ON CONFLICT (owner, with_jid) DO UPDATE SET records = aw.records + excluded.records
 ), added AS (
 	SELECT owner, count(*) AS n FROM ins GROUP BY owner ORDER BY owner
 )
 INSERT INTO archive_owner AS ao (owner, records) SELECT owner, n FROM added
 ON CONFLICT (owner) DO UPDATE SET records = ao.records + excluded.records`
 
+// uncountSQL is the tail of a deletion from archive: given the CTE gone
+// with the (owner, with_jid) of each deleted row, it subtracts them from
+// archive_owner and archive_with.
+const uncountSQL = `, per_with AS (
+	UPDATE archive_with aw SET records = aw.records - g.n
+	FROM (SELECT owner, with_jid, count(*) AS n FROM gone GROUP BY owner, with_jid) g
+	WHERE aw.owner = g.owner AND aw.with_jid = g.with_jid
+)
+UPDATE archive_owner ao SET records = ao.records - g.n
+FROM (SELECT owner, count(*) AS n FROM gone GROUP BY owner) g
+WHERE ao.owner = g.owner`
+
 // expireSQL deletes the records of the given owners older than a cutoff,
 // through the index on (owner, time_ns), and updates their counts.
 const expireSQL = `WITH gone AS (
-	DELETE FROM archive WHERE owner = ANY($1::text[]) AND time_ns < $2 RETURNING owner
-), n AS (
-	SELECT owner, count(*) AS n FROM gone GROUP BY owner
-)
-UPDATE archive_owner ao SET records = ao.records - n.n FROM n WHERE ao.owner = n.owner`
+	DELETE FROM archive WHERE owner = ANY($1::text[]) AND time_ns < $2 RETURNING owner, with_jid
+)` + uncountSQL
 
 // trimSQL deletes, for each of the given owners with more than $2 records,
 // the oldest (smallest id) beyond $2, reading only those from the primary
@@ -43,11 +59,8 @@ const trimSQL = `WITH over AS (
 	SELECT over.owner, d.id FROM over
 	CROSS JOIN LATERAL (SELECT id FROM archive WHERE archive.owner = over.owner ORDER BY id LIMIT over.excess) d
 ), gone AS (
-	DELETE FROM archive a USING doomed WHERE a.owner = doomed.owner AND a.id = doomed.id RETURNING a.owner
-), n AS (
-	SELECT owner, count(*) AS n FROM gone GROUP BY owner
-)
-UPDATE archive_owner ao SET records = ao.records - n.n FROM n WHERE ao.owner = n.owner`
+	DELETE FROM archive a USING doomed WHERE a.owner = doomed.owner AND a.id = doomed.id RETURNING a.owner, a.with_jid
+)` + uncountSQL
 
 // commitRetries is how often a batch is tried again after a deadlock or
 // serialization failure, which PostgreSQL asks clients to retry.

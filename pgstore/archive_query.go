@@ -17,8 +17,9 @@ import (
 // Query implements archive.Store in one read-only, repeatable-read
 // transaction, so the count and the page agree. Pages are read through the
 // primary key (owner, id), or (owner, with_jid, id) with a With filter, from
-// the After or Before id, in either direction; the count of an unfiltered
-// selection is the owner's row in archive_owner.
+// the After or Before id, in either direction. The count of a selection
+// without Start or End is a row of archive_owner, or of archive_with with a
+// With filter; with Start or End the selected rows are counted.
 func (s *ArchiveStore) Query(ctx context.Context, owner jid.JID, q archive.Query) (archive.Page, error) {
 	sel := selection{args: []any{owner.Bare().String()}}
 	sel.where = "owner = $1"
@@ -31,7 +32,7 @@ func (s *ArchiveStore) Query(ctx context.Context, owner jid.JID, q archive.Query
 	if !q.End.IsZero() {
 		sel.add("time_ns <= ", q.End.UnixNano())
 	}
-	filtered := len(sel.args) > 1
+	byTime := !q.Start.IsZero() || !q.End.IsZero()
 
 	var anchors []string
 	for _, id := range []string{q.After, q.Before} {
@@ -57,9 +58,12 @@ func (s *ArchiveStore) Query(ctx context.Context, owner jid.JID, q archive.Query
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var b pgx.Batch
 		b.Queue(`SELECT count(*) FROM archive WHERE owner = $1 AND id = ANY($2::text[])`, sel.args[0], anchors)
-		if filtered {
+		switch {
+		case byTime:
 			b.Queue(`SELECT count(*) FROM archive WHERE `+sel.where, sel.args...)
-		} else {
+		case len(sel.args) > 1:
+			b.Queue(`SELECT coalesce((SELECT records FROM archive_with WHERE owner = $1 AND with_jid = $2), 0)`, sel.args...)
+		default:
 			b.Queue(`SELECT coalesce((SELECT records FROM archive_owner WHERE owner = $1), 0)`, sel.args[0])
 		}
 		b.Queue(`SELECT id, with_jid, time_ns, stanza FROM archive WHERE `+page.where+

@@ -70,9 +70,10 @@ func TestRetentionUsesIndexes(t *testing.T) {
 		SELECT 'user' || (i % 500) || '@example.org', lpad(i::text, 10, '0'), 'ch' || (i % 7) || '@mix.example', i, '\x00'
 		FROM generate_series(1, 100000) AS i`)
 	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `INSERT INTO archive_owner SELECT owner, count(*) FROM archive GROUP BY owner`)
+	_, err = pool.Exec(ctx, `INSERT INTO archive_owner SELECT owner, count(*) FROM archive GROUP BY owner;
+		INSERT INTO archive_with SELECT owner, with_jid, count(*) FROM archive GROUP BY owner, with_jid`)
 	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `ANALYZE archive; ANALYZE archive_owner`)
+	_, err = pool.Exec(ctx, `ANALYZE archive; ANALYZE archive_owner; ANALYZE archive_with`)
 	require.NoError(t, err)
 	owners := []string{"user7@example.org", "user8@example.org"}
 	for _, tc := range []struct {

@@ -190,6 +190,8 @@ func BenchmarkMAMPage(b *testing.B) {
 			require.NoError(b, err)
 			_, err = pool.Exec(b.Context(), `INSERT INTO archive_owner VALUES ($1, $2)`, owner.String(), n)
 			require.NoError(b, err)
+			_, err = pool.Exec(b.Context(), `INSERT INTO archive_with SELECT owner, with_jid, count(*) FROM archive GROUP BY owner, with_jid`)
+			require.NoError(b, err)
 			_, err = pool.Exec(b.Context(), `VACUUM ANALYZE archive`)
 			require.NoError(b, err)
 			s, err := pgstore.NewArchiveStore(pool, pgstore.ArchiveConfig{})

@@ -34,7 +34,7 @@ func TestKitFailsOnBrokenStores(t *testing.T) {
 		{"backward page takes the first Max", func() archive.Store { return firstMaxBackwardStore{archive.NewMemStore()} }, []string{"BackwardPaging", "Paging1000Backward", "CompleteOnExactBoundary"}},
 		{"Complete when the page is short", func() archive.Store { return shortPageCompleteStore{archive.NewMemStore()} }, []string{"CompleteOnExactBoundary", "ForwardPaging"}},
 		{"unknown After or Before is an empty page", func() archive.Store { return lenientStore{archive.NewMemStore()} }, []string{"UnknownAfterBefore", "OwnersIsolated"}},
-		{"retention ignored", func() archive.Store { return archive.NewMemStore() }, []string{"RetentionMaxRecords", "RetentionDropsOldestByID", "RetentionPerOwner", "RetentionMaxAge", "RetentionAgeThenCount", "RetentionConcurrentAppends"}},
+		{"retention ignored", func() archive.Store { return archive.NewMemStore() }, []string{"RetentionMaxRecords", "RetentionDropsOldestByID", "RetentionPerOwner", "RetentionFilteredCount", "RetentionMaxAge", "RetentionAgeThenCount", "RetentionConcurrentAppends"}},
 		{"id outside the selection is unknown", func() archive.Store { return selectionOnlyStore{archive.NewMemStore()} }, []string{"PagingOutsideSelection"}},
 	}
 	for _, tc := range tests {

@@ -2,10 +2,12 @@ package archivetest
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/internal/kit"
@@ -23,6 +25,7 @@ var retentionTests = []kit.Test[storeWith]{
 	{Name: "RetentionMaxRecords", F: testRetentionMaxRecords},
 	{Name: "RetentionDropsOldestByID", F: testRetentionDropsOldestByID},
 	{Name: "RetentionPerOwner", F: testRetentionPerOwner},
+	{Name: "RetentionFilteredCount", F: testRetentionFilteredCount},
 	{Name: "RetentionMaxAge", F: testRetentionMaxAge},
 	{Name: "RetentionAgeThenCount", F: testRetentionAgeThenCount},
 	{Name: "RetentionConcurrentAppends", F: testRetentionConcurrentAppends},
@@ -64,6 +67,31 @@ func testRetentionPerOwner(t kit.T, newStore storeWith) {
 	q := archive.Query{Max: 100}
 	requirePage(t, q, query(t, s, juliet, q), mine[len(mine)-keep:], keep, true)
 	requirePage(t, q, query(t, s, romeo, q), theirs, len(theirs), true)
+}
+
+// testRetentionFilteredCount checks the Count of queries filtered by With
+// after records of both channels were dropped, by count and by age.
+func testRetentionFilteredCount(t kit.T, newStore storeWith) {
+	s := newStore(archive.Retention{MaxRecords: keep, MaxAge: time.Hour})
+	var all []archive.Record
+	for i := 1; i <= 12; i++ {
+		ch := coven
+		if i%3 == 0 {
+			ch = spells
+		}
+		r := aged(i, time.Duration(20-i)*time.Minute)
+		r.With = ch
+		all = append(all, r)
+	}
+	all[10] = aged(11, 2*time.Hour) // coven, past MaxAge
+	appendAll(t, s, juliet, all)
+	// Kept: the 5 newest young enough: 7, 8, 9, 10, 12.
+	kept := []archive.Record{all[6], all[7], all[8], all[9], all[11]}
+	for _, ch := range []jid.JID{coven, spells} {
+		want := slices.DeleteFunc(slices.Clone(kept), func(r archive.Record) bool { return !r.With.Equal(ch) })
+		q := archive.Query{Max: 100, With: ch}
+		requirePage(t, q, query(t, s, juliet, q), want, len(want), true)
+	}
 }
 
 // aged returns record i with a Time age before now (whole seconds, UTC).

@@ -45,6 +45,15 @@ CREATE TABLE archive_owner (
 	records bigint NOT NULL CHECK (records >= 0)
 );
 
+-- Records per owner and conversation, maintained likewise: the MAM count
+-- of a query filtered by "with" alone.
+CREATE TABLE archive_with (
+	owner    text COLLATE "C" NOT NULL,
+	with_jid text COLLATE "C" NOT NULL,
+	records  bigint NOT NULL CHECK (records >= 0),
+	PRIMARY KEY (owner, with_jid)
+);
+
 -- Blocklists (XEP-0191), in the order the items were added.
 CREATE TABLE block_item (
 	owner text COLLATE "C" NOT NULL,
