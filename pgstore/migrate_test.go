@@ -45,3 +45,20 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorContains(t, pgstore.Migrate(t.Context(), pool), "newer")
 }
+
+// TestKeysCollateC checks that every text column of the schema that is a
+// key or an order compares bytes (COLLATE "C"), as Go's strings.Compare
+// does, whatever the database's default collation: only the display and
+// payload columns may use the default.
+func TestKeysCollateC(t *testing.T) {
+	pool := pgtest.Pool(t)
+	require.NoError(t, pgstore.Migrate(t.Context(), pool))
+	rows, err := pool.Query(t.Context(), `SELECT table_name || '.' || column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND data_type = 'text'
+		AND collation_name IS DISTINCT FROM 'C' ORDER BY 1`)
+	require.NoError(t, err)
+	other, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"mixpam_schema.name", "roster_item.name", "roster_item.participant_id", "roster_item.subscription"}, other,
+		"text columns without COLLATE \"C\"")
+}
