@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"mellium.im/xmpp/jid"
 )
@@ -12,13 +13,29 @@ import (
 // MemStore is an in-memory Store, safe for concurrent use. The zero value is
 // not usable: call NewMemStore.
 type MemStore struct {
+	retention Retention
+	now       func() time.Time
+
 	mu     sync.RWMutex
 	owners map[string][]Record // bare JID → records sorted by ID
 }
 
+// MemStoreOption configures a MemStore.
+type MemStoreOption func(*MemStore)
+
+// WithRetention makes the store honour r (see Retention) on every Append.
+// Negative limits count as no limit.
+func WithRetention(r Retention) MemStoreOption {
+	return func(s *MemStore) { s.retention = Retention{MaxRecords: max(r.MaxRecords, 0), MaxAge: max(r.MaxAge, 0)} }
+}
+
 // NewMemStore returns an empty store.
-func NewMemStore() *MemStore {
-	return &MemStore{owners: make(map[string][]Record)}
+func NewMemStore(opts ...MemStoreOption) *MemStore {
+	s := &MemStore{owners: make(map[string][]Record), now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 func compareID(a Record, id string) int { return strings.Compare(a.ID, id) }
@@ -35,8 +52,21 @@ func (s *MemStore) Append(_ context.Context, owner jid.JID, rec Record) error {
 	if found {
 		return nil
 	}
-	s.owners[key] = slices.Insert(recs, i, rec)
+	s.owners[key] = s.retain(slices.Insert(recs, i, rec))
 	return nil
+}
+
+// retain applies the store's Retention to recs, sorted by ID, and returns
+// what it keeps: first the records past MaxAge go, then the oldest beyond
+// MaxRecords.
+func (s *MemStore) retain(recs []Record) []Record {
+	if cutoff := s.retention.Cutoff(s.now()); !cutoff.IsZero() {
+		recs = slices.DeleteFunc(recs, func(r Record) bool { return r.Time.Before(cutoff) })
+	}
+	if n := s.retention.MaxRecords; n > 0 && len(recs) > n {
+		recs = slices.Delete(recs, 0, len(recs)-n)
+	}
+	return recs
 }
 
 // Query implements Store.

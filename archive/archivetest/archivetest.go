@@ -3,12 +3,14 @@
 // messages (XEP-0405 §2.11) in its own message store runs
 //
 //	func TestStore(t *testing.T) {
-//		archivetest.Run(t, func(t *testing.T) archive.Store { return newMyStore(t) })
+//		archivetest.Run(t, func(t *testing.T, r archive.Retention) archive.Store { return newMyStore(t, r) })
 //	}
 //
 // and gets one subtest per rule of the archive.Store contract, including
-// XEP-0059 paging forwards and backwards as XEP-0313 uses it. The kit needs a
-// fresh, empty store for every subtest.
+// XEP-0059 paging forwards and backwards as XEP-0313 uses it, and of the
+// archive.Retention policy, which every store must honour. The kit needs a
+// fresh, empty store for every subtest, honouring the Retention it passes
+// (the zero Retention, keeping everything, outside the Retention subtests).
 //
 // The kit's records have second-precision UTC times and ASCII, fixed-width
 // IDs, so that a store with coarser clocks or collation-dependent ordering
@@ -32,13 +34,18 @@ import (
 )
 
 // Run tests the archive.Store returned by newStore against the contract
-// documented on archive.Store, archive.Query and archive.Page, in subtests.
-// newStore is called once per subtest and must return an empty store; it may
-// register cleanups on t.
-func Run(t *testing.T, newStore func(t *testing.T) archive.Store) {
+// documented on archive.Store, archive.Query, archive.Page and
+// archive.Retention, in subtests. newStore is called once per subtest and
+// must return an empty store that honours r; it may register cleanups on t.
+func Run(t *testing.T, newStore func(t *testing.T, r archive.Retention) archive.Store) {
 	t.Helper()
-	run(kit.FromTesting(t), kit.Adapt(newStore))
+	run(kit.FromTesting(t), kit.Adapt(func(t *testing.T) storeWith {
+		return func(r archive.Retention) archive.Store { return newStore(t, r) }
+	}))
 }
+
+// storeWith returns a new, empty store honouring r.
+type storeWith func(r archive.Retention) archive.Store
 
 // JIDs the kit uses, from XEP-0369's examples.
 var (
@@ -80,9 +87,15 @@ var tests = []kit.Test[archive.Store]{
 	{Name: "NoAliasing", F: testNoAliasing},
 }
 
-func run(t kit.T, newStore func(kit.T) archive.Store) {
+func run(t kit.T, newStore func(kit.T) storeWith) {
 	t.Helper()
-	kit.RunAll(t, tests, newStore)
+	kit.RunAll(t, tests, func(t kit.T) archive.Store {
+		if f := newStore(t); f != nil {
+			return f(archive.Retention{})
+		}
+		return nil
+	})
+	kit.RunAll(t, retentionTests, newStore)
 }
 
 var epoch = time.Date(2026, time.March, 4, 5, 6, 7, 0, time.UTC)

@@ -15,7 +15,9 @@ import (
 )
 
 func TestMemStore(t *testing.T) {
-	Run(t, func(*testing.T) archive.Store { return archive.NewMemStore() })
+	Run(t, func(_ *testing.T, r archive.Retention) archive.Store {
+		return archive.NewMemStore(archive.WithRetention(r))
+	})
 }
 
 // TestKitFailsOnBrokenStores runs the kit against deliberately broken stores
@@ -32,6 +34,7 @@ func TestKitFailsOnBrokenStores(t *testing.T) {
 		{"backward page takes the first Max", func() archive.Store { return firstMaxBackwardStore{archive.NewMemStore()} }, []string{"BackwardPaging", "Paging1000Backward", "CompleteOnExactBoundary"}},
 		{"Complete when the page is short", func() archive.Store { return shortPageCompleteStore{archive.NewMemStore()} }, []string{"CompleteOnExactBoundary", "ForwardPaging"}},
 		{"unknown After or Before is an empty page", func() archive.Store { return lenientStore{archive.NewMemStore()} }, []string{"UnknownAfterBefore", "OwnersIsolated"}},
+		{"retention ignored", func() archive.Store { return archive.NewMemStore() }, []string{"RetentionMaxRecords", "RetentionDropsOldestByID", "RetentionPerOwner", "RetentionFilteredCount", "RetentionMaxAge", "RetentionAgeThenCount", "RetentionConcurrentAppends"}},
 		{"id outside the selection is unknown", func() archive.Store { return selectionOnlyStore{archive.NewMemStore()} }, []string{"PagingOutsideSelection"}},
 		{"AfterID, BeforeID and IDs ignored", func() archive.Store { return noExtendedStore{archive.NewMemStore()} }, []string{"FilterAfterBeforeID", "FilterIDs", "UnknownExtendedIDs"}},
 		{"AfterID and BeforeID as RSM After and Before", func() archive.Store { return idsAsRSMStore{archive.NewMemStore()} }, []string{"FilterAfterBeforeID"}},
@@ -39,7 +42,7 @@ func TestKitFailsOnBrokenStores(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			failures := kit.Record(func(t kit.T) {
-				run(t, func(kit.T) archive.Store { return tc.newStore() })
+				run(t, func(kit.T) storeWith { return func(archive.Retention) archive.Store { return tc.newStore() } })
 			})
 			for _, f := range failures {
 				t.Logf("%s: %s", f.Test, f.Message)

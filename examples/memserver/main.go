@@ -4,8 +4,10 @@
 //
 //	go run ./examples/memserver [flags]
 //
-// It prints how to connect, and stops cleanly on SIGINT or SIGTERM. Nothing
-// is kept after it stops.
+// It prints how to connect, and stops cleanly on SIGINT or SIGTERM. With
+// -store memory (the default) nothing is kept after it stops; with
+// -store postgres -pg DSN, rosters, archives and blocklists are kept in
+// PostgreSQL (package pgstore) and are there again at the next start.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
@@ -55,6 +58,10 @@ type options struct {
 	maxStanza       int64
 	quotas          quotas
 	log             string
+	store           string
+	pg              string
+	archiveMax      int
+	archiveMaxAge   time.Duration
 }
 
 // quotas are the per-account limits (docs/security.md).
@@ -106,6 +113,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.quotas.blocklistItems, "max-blocklist-items", blocking.DefaultMaxItems, "JIDs in one blocklist")
 	fs.IntVar(&o.quotas.blocklistItemBytes, "max-blocklist-item-bytes", blocking.DefaultMaxItemBytes, "bytes of one blocklist item as a blocklist result carries it")
 	fs.StringVar(&o.log, "log", "info", "log level: info or debug")
+	fs.StringVar(&o.store, "store", "memory", "where rosters, archives and blocklists live: memory or postgres")
+	fs.StringVar(&o.pg, "pg", "", "PostgreSQL connection string for -store postgres, e.g. postgres://user@127.0.0.1:5432/db")
+	fs.IntVar(&o.archiveMax, "archive-max", 0, "most archived messages kept per account, oldest dropped first; 0: no limit")
+	fs.DurationVar(&o.archiveMaxAge, "archive-max-age", 0, "how long archived messages are kept, e.g. 720h; 0: no limit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -125,6 +136,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-max-queued must be at least -max-stanza")
 	case o.quotas.rosterItemBytes < 256 || o.quotas.blocklistItemBytes < 256:
 		return o, fmt.Errorf("-max-roster-item-bytes and -max-blocklist-item-bytes must be at least 256")
+	case o.store != "memory" && o.store != "postgres":
+		return o, fmt.Errorf("-store must be memory or postgres, not %q", o.store)
+	case (o.store == "postgres") != (o.pg != ""):
+		return o, fmt.Errorf("-pg is needed with -store postgres, and only then")
+	case o.archiveMax < 0 || o.archiveMaxAge < 0:
+		return o, fmt.Errorf("-archive-max and -archive-max-age must not be negative")
 	}
 	return o, nil
 }
@@ -177,6 +194,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return mixservice.New(mixservice.Config{Domain: o.mix, Router: r, Logger: logger})
 		}
 	}
+	closeStores, err := openStores(ctx, o, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeStores()
 	if o.tls == "auto" {
 		cert, err := tlscert.Generate(o.domain)
 		if err != nil {

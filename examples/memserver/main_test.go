@@ -69,6 +69,12 @@ func TestFlags(t *testing.T) {
 		{[]string{"-max-roster-item-bytes", "100"}, false},
 		{[]string{"-max-blocklist-item-bytes", "100"}, false},
 		{[]string{"extra"}, false},
+		{[]string{"-store", "disk"}, false},
+		{[]string{"-store", "postgres"}, false},
+		{[]string{"-pg", "postgres://127.0.0.1/x"}, false},
+		{[]string{"-store", "postgres", "-pg", "postgres://127.0.0.1/x"}, true},
+		{[]string{"-archive-max", "-1"}, false},
+		{[]string{"-archive-max", "1000", "-archive-max-age", "720h"}, true},
 	} {
 		o, err := parseFlags(tc.args, io.Discard)
 		if tc.ok {

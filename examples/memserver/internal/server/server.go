@@ -72,6 +72,12 @@ type Config struct {
 	Blocking blocking.Limits
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// Rosters, Archive and Blocks keep rosters, message archives and
+	// blocklists; nil means a fresh in-memory store (roster.MemStore,
+	// archive.MemStore, blocking.MemStore).
+	Rosters roster.Store
+	Archive archive.Store
+	Blocks  blocking.Store
 }
 
 // DefaultMaxStanza is the stanza size limit when Config.MaxStanza is zero.
@@ -94,9 +100,9 @@ type Server struct {
 
 	sessions   *host.MemSessions
 	resources  *resourceQuota
-	rosters    *roster.MemStore
-	archive    *archive.MemStore
-	blocks     *blocking.MemStore
+	rosters    roster.Store
+	archive    archive.Store
+	blocks     blocking.Store
 	mixService MIXService
 	mp         mixpamParts
 
@@ -140,6 +146,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxQueued <= 0 {
 		cfg.MaxQueued = DefaultMaxQueued
 	}
+	if cfg.Rosters == nil {
+		cfg.Rosters = roster.NewMemStore()
+	}
+	if cfg.Archive == nil {
+		cfg.Archive = archive.NewMemStore()
+	}
+	if cfg.Blocks == nil {
+		cfg.Blocks = blocking.NewMemStore()
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -152,9 +167,9 @@ func New(cfg Config) (*Server, error) {
 		router:    router.New(cfg.Domain, log),
 		sessions:  host.NewMemSessions(),
 		resources: newResourceQuota(cfg.MaxResources),
-		rosters:   roster.NewMemStore(),
-		archive:   archive.NewMemStore(),
-		blocks:    blocking.NewMemStore(),
+		rosters:   cfg.Rosters,
+		archive:   cfg.Archive,
+		blocks:    cfg.Blocks,
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),

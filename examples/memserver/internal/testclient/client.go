@@ -38,6 +38,7 @@ type Client struct {
 	features    []string
 	silentDisco bool                     // leave disco#info queries unanswered
 	discoAnswer func(node string) string // see DiscoAnswer
+	recordDisco bool                     // keep answered disco#info queries in the inbox
 
 	mu      sync.Mutex
 	inbox   []packet.Packet
@@ -61,6 +62,7 @@ type loginConfig struct {
 	silentDisco bool
 	capsNode    string
 	discoAnswer func(node string) string
+	recordDisco bool
 }
 
 // DiscoAnswer makes the client answer every disco#info query with a
@@ -94,6 +96,11 @@ const nsDiscoInfo = "http://jabber.org/protocol/disco#info"
 // SilentDisco makes the client leave disco#info queries unanswered, as a
 // hostile or broken client would; the queries are kept in its inbox.
 func SilentDisco() LoginOption { return func(c *loginConfig) { c.silentDisco = true } }
+
+// RecordDisco keeps the disco#info queries the client answered in its
+// inbox, after the answer was sent: a test that takes one and then pings
+// knows the server has handled the answer.
+func RecordDisco() LoginOption { return func(c *loginConfig) { c.recordDisco = true } }
 
 // Resource asks to bind the given resource.
 func Resource(r string) LoginOption { return func(c *loginConfig) { c.resource = r } }
@@ -143,6 +150,7 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 		features:    append([]string{nsDiscoInfo}, cfg.features...),
 		silentDisco: cfg.silentDisco,
 		discoAnswer: cfg.discoAnswer,
+		recordDisco: cfg.recordDisco,
 		changed:     make(chan struct{}),
 		served:      make(chan struct{}),
 	}
@@ -210,7 +218,9 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 					}
 				case !c.silentDisco:
 					_, err := xmlstream.Copy(t, p.IQ().Result(xml.NewDecoder(strings.NewReader(infoQuery(node, c.features)))))
-					return err
+					if err != nil || !c.recordDisco {
+						return err
+					}
 				}
 			case xml.Name{Space: ns.Roster, Local: "query"}:
 				if _, err := xmlstream.Copy(t, p.IQ().Result(nil)); err != nil {
@@ -270,6 +280,25 @@ func (c *Client) ExpectNone(t testing.TB, what string, match func(packet.Packet)
 	for _, p := range c.inbox {
 		require.False(t, match(p), "%s: unexpected %s: %s", c.JID, what, p.Raw)
 	}
+}
+
+// Take takes out of the inbox, in order, every stanza received so far that
+// match accepts. Use it after a later stanza proves the earlier ones came.
+func (c *Client) Take(match func(packet.Packet) bool) []packet.Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var taken []packet.Packet
+	kept := c.inbox[:0]
+	for _, p := range c.inbox {
+		if match(p) {
+			taken = append(taken, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	clear(c.inbox[len(kept):])
+	c.inbox = kept
+	return taken
 }
 
 // Ping sends an XEP-0199 ping to the server and waits for the answer. The

@@ -64,6 +64,24 @@ type Server struct {
 	// ClientTLS is a client configuration trusting the server's
 	// certificate; nil when TLS is off.
 	ClientTLS *tls.Config
+
+	domain jid.JID
+}
+
+// Remote describes a server running elsewhere (another process), on addr
+// with TLS off, serving domain, so that clients can log in to it. Its
+// embedded *server.Server is nil: only Addr, Passwords, Domain and JID are
+// usable.
+func Remote(addr, domain string, passwords map[string]string) *Server {
+	return &Server{Addr: addr, Passwords: passwords, domain: jid.MustParse(domain)}
+}
+
+// Domain returns the server's domain.
+func (s *Server) Domain() jid.JID {
+	if s.Server == nil {
+		return s.domain
+	}
+	return s.Server.Domain()
 }
 
 // Start starts a server on 127.0.0.1 with ports chosen by the system and

@@ -1,0 +1,7 @@
+package pgstore
+
+// The statements whose plans the tests check.
+const (
+	ExpireSQL = expireSQL
+	TrimSQL   = trimSQL
+)
