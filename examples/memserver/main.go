@@ -22,11 +22,14 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
 	"github.com/mixpam/mixpam/examples/memserver/internal/mixservice"
 	"github.com/mixpam/mixpam/examples/memserver/internal/server"
+	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 	"github.com/mixpam/mixpam/examples/memserver/internal/tlscert"
+	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
 	"github.com/mixpam/mixpam/host"
 )
 
@@ -51,6 +54,7 @@ type options struct {
 	users           pairs
 	tls             string
 	maxStanza       int64
+	limits          server.Limits
 	log             string
 }
 
@@ -89,6 +93,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Var(&o.users, "user", "an account, as name:password (repeatable); with none, alice, bob and carol get random passwords")
 	fs.StringVar(&o.tls, "tls", "auto", "auto: STARTTLS required, with a self-signed certificate made at start; off: plain TCP")
 	fs.Int64Var(&o.maxStanza, "max-stanza", server.DefaultMaxStanza, "largest stanza in bytes; larger ones end the stream with policy-violation")
+	l := &o.limits
+	fs.Int64Var(&l.UnauthStanza, "max-stanza-unauth", server.DefaultUnauthStanza, "largest element in bytes before authentication")
+	fs.IntVar(&l.Depth, "max-depth", wire.DefaultDepth, "deepest nesting of an element (the element itself is 1); deeper ends the stream with policy-violation")
+	fs.IntVar(&l.Tokens, "max-tokens", wire.DefaultTokens, "most tokens (tags, attributes, text runs) in one element; more ends the stream with policy-violation")
+	fs.DurationVar(&l.StanzaTimeout, "stanza-timeout", server.DefaultStanzaTimeout, "longest time one element may take to arrive after login, from its first byte (connection-timeout)")
+	fs.DurationVar(&l.NegotiationTimeout, "negotiation-timeout", server.DefaultNegotiationTimeout, "longest time from connecting to a bound resource or a component handshake")
+	fs.IntVar(&l.MaxUnauth, "max-unauth", server.DefaultMaxUnauth, "most connections not yet authenticated (resource-constraint beyond)")
+	fs.IntVar(&l.MaxUnauthPerAddr, "max-unauth-per-addr", server.DefaultMaxUnauthPerAddr, "most connections not yet authenticated from one IP address (policy-violation beyond)")
+	fs.IntVar(&l.Throttle.AddrFailures, "auth-failures", throttle.DefaultAddrFailures, "failed logins or handshakes from one IP address within -auth-ban before it is refused for -auth-ban")
+	fs.IntVar(&l.Throttle.AccountFailures, "auth-failures-account", throttle.DefaultAccountFailures, "failed logins for one account within -auth-ban before it is closed, for -auth-ban, to addresses that failed")
+	fs.DurationVar(&l.Throttle.Ban, "auth-ban", throttle.DefaultBan, "period over which failed logins are counted, and how long a refusal lasts")
 	fs.StringVar(&o.log, "log", "info", "log level: info or debug")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -103,6 +118,24 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-log must be info or debug, not %q", o.log)
 	case o.maxStanza < 1024:
 		return o, fmt.Errorf("-max-stanza must be at least 1024")
+	case o.limits.UnauthStanza < 1024:
+		return o, fmt.Errorf("-max-stanza-unauth must be at least 1024")
+	case o.limits.Depth < 4:
+		return o, fmt.Errorf("-max-depth must be at least 4")
+	case o.limits.Tokens < 64:
+		return o, fmt.Errorf("-max-tokens must be at least 64")
+	}
+	for name, v := range map[string]int{"-max-unauth": o.limits.MaxUnauth, "-max-unauth-per-addr": o.limits.MaxUnauthPerAddr,
+		"-auth-failures": o.limits.Throttle.AddrFailures, "-auth-failures-account": o.limits.Throttle.AccountFailures} {
+		if v < 1 {
+			return o, fmt.Errorf("%s must be at least 1", name)
+		}
+	}
+	for name, v := range map[string]time.Duration{"-stanza-timeout": o.limits.StanzaTimeout,
+		"-negotiation-timeout": o.limits.NegotiationTimeout, "-auth-ban": o.limits.Throttle.Ban} {
+		if v <= 0 {
+			return o, fmt.Errorf("%s must be positive", name)
+		}
 	}
 	return o, nil
 }
@@ -138,6 +171,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Domain:     o.domain,
 		Accounts:   store,
 		MaxStanza:  o.maxStanza,
+		Limits:     o.limits,
 		MIXDomain:  o.mix,
 		Components: make(map[string]string),
 		Logger:     logger,

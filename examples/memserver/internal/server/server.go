@@ -20,6 +20,7 @@ import (
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
 	"github.com/mixpam/mixpam/examples/memserver/internal/router"
+	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -54,16 +55,15 @@ type Config struct {
 	// Components maps the domain of each external component (XEP-0114)
 	// allowed to connect to its shared secret.
 	Components map[string]string
+	// Limits bound what peers may make the server hold, and throttle
+	// password guessing; the zero value takes the defaults.
+	Limits Limits
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
 
 // DefaultMaxStanza is the stanza size limit when Config.MaxStanza is zero.
 const DefaultMaxStanza = 262144
-
-// negotiationTimeout bounds a connection's negotiation (stream headers,
-// TLS, authentication, binding or handshake).
-const negotiationTimeout = 30 * time.Second
 
 // shutdownGrace bounds how long Close waits for work in progress.
 const shutdownGrace = 5 * time.Second
@@ -84,6 +84,9 @@ type Server struct {
 	mp         mixpamParts
 
 	handlers handlers
+
+	guard  *throttle.Guard // failed authentications and handshakes
+	unauth *unauthGate     // connections not yet authenticated
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -117,6 +120,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxStanza <= 0 {
 		cfg.MaxStanza = DefaultMaxStanza
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -137,6 +141,8 @@ func New(cfg Config) (*Server, error) {
 		live:      make(map[closer]struct{}),
 		pending:   make(map[string]map[string][]byte),
 		idle:      make(chan struct{}),
+		guard:     throttle.New(cfg.Limits.Throttle),
+		unauth:    newUnauthGate(cfg.Limits.MaxUnauth, cfg.Limits.MaxUnauthPerAddr),
 	}
 	s.router.SetLocal(localDomain{s})
 	if s.mp, err = s.newMixpam(); err != nil {

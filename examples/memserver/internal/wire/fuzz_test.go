@@ -24,7 +24,7 @@ func FuzzReader(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := wire.NewReader(bytes.NewReader(data), 512)
+		r := wire.NewReader(bytes.NewReader(data), wire.Limits{Bytes: 512, Depth: 8, Tokens: 64})
 		if _, err := r.Header(); err != nil {
 			return
 		}

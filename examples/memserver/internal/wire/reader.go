@@ -11,6 +11,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"sync/atomic"
+	"time"
 
 	"mellium.im/xmpp/stream"
 )
@@ -25,21 +27,73 @@ var errTooBig = errors.New("wire: element exceeds the size limit")
 // with </stream:stream>.
 var ErrStreamEnd = errors.New("wire: stream closed by peer")
 
-// Reader reads an XML stream. Each call to Header or Next may consume at most
-// the reader's limit in bytes, so a peer cannot make the server buffer more
-// than that for one element (RFC 6120 §13.12 item 4).
+// ErrInterrupted is returned by Reader.Next after Interrupt.
+var ErrInterrupted = errors.New("wire: reading interrupted")
+
+// Reader reads an XML stream, one top-level element at a time, within
+// Limits (RFC 6120 §13.12 item 4): the limits are checked token by token as
+// the element arrives, so a peer never makes the reader hold more than the
+// limits allow, whatever it sends. See docs/security.md.
 type Reader struct {
-	src   *limitReader
-	d     *xml.Decoder
-	limit int64
+	src *limitReader
+	d   *xml.Decoder
+	lim Limits
+
+	conn        Deadliner
+	elemTimeout time.Duration
+	interrupted atomic.Bool
 }
 
-// NewReader returns a Reader of r whose elements may be at most limit bytes
-// long, counting from the end of the previous element.
-func NewReader(r io.Reader, limit int64) *Reader {
-	rd := &Reader{limit: limit}
+// Deadliner is the part of a net.Conn that Reader needs to bound the time
+// a half-received element may take.
+type Deadliner interface {
+	SetReadDeadline(t time.Time) error
+}
+
+// NewReader returns a Reader of r whose elements must keep within lim;
+// zero fields of lim take the defaults (see Limits).
+func NewReader(r io.Reader, lim Limits) *Reader {
+	rd := &Reader{}
+	rd.SetLimits(lim)
 	rd.Reset(r)
 	return rd
+}
+
+// SetLimits changes the limits from the next element on: the c2s stream
+// widens them after authentication. Zero fields take the defaults.
+func (r *Reader) SetLimits(lim Limits) { r.lim = lim.withDefaults() }
+
+// SetElementTimeout makes Next fail with a connection-timeout stream error
+// when an element, once its first byte was read, is not complete within d:
+// a peer cannot hold a half-sent element, and the memory it takes, forever.
+// conn is the connection the reader reads (its read deadline is set while
+// an element arrives and cleared after). Zero d switches the timeout off.
+// Use it only when nothing else sets conn's read deadline; stop a blocked
+// Next with Interrupt.
+func (r *Reader) SetElementTimeout(conn Deadliner, d time.Duration) {
+	r.conn, r.elemTimeout = conn, d
+}
+
+// Interrupt makes a Next blocked on conn (see SetElementTimeout), and every
+// later one, return ErrInterrupted, even when Next is between setting and
+// clearing the element deadline. It may be called from any goroutine.
+func (r *Reader) Interrupt() {
+	r.interrupted.Store(true)
+	if r.conn != nil {
+		_ = r.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// setDeadline sets conn's read deadline unless interrupted: the flag is
+// checked after the deadline is set, and Interrupt sets the flag before
+// its own deadline, so an Interrupt is never undone.
+func (r *Reader) setDeadline(t time.Time) error {
+	_ = r.conn.SetReadDeadline(t)
+	if r.interrupted.Load() {
+		_ = r.conn.SetReadDeadline(time.Now())
+		return ErrInterrupted
+	}
+	return nil
 }
 
 // Reset makes the reader read a new stream from r, discarding anything
@@ -93,9 +147,37 @@ func (r *Reader) Header() (Header, error) {
 // when the peer closes its stream, an *Error for protocol violations, and
 // other errors for a broken connection.
 func (r *Reader) Next() (Element, error) {
+	if r.interrupted.Load() {
+		return Element{}, ErrInterrupted
+	}
 	if err := r.skipSpace(); err != nil {
+		if r.interrupted.Load() {
+			return Element{}, ErrInterrupted
+		}
 		return Element{}, err
 	}
+	if r.conn != nil && r.elemTimeout > 0 {
+		if err := r.setDeadline(time.Now().Add(r.elemTimeout)); err != nil {
+			return Element{}, err
+		}
+		el, err := r.next()
+		if err != nil {
+			if r.interrupted.Load() {
+				return Element{}, ErrInterrupted
+			}
+			var ne interface{ Timeout() bool }
+			if errors.As(err, &ne) && ne.Timeout() {
+				return Element{}, &Error{Cond: stream.ConnectionTimeout, Text: "the element was not completed in time"}
+			}
+			return Element{}, err
+		}
+		return el, r.setDeadline(time.Time{})
+	}
+	return r.next()
+}
+
+// next reads the element whose '<' is next.
+func (r *Reader) next() (Element, error) {
 	// skipSpace left '<' next, so the token is markup, never text.
 	tok, err := r.d.Token()
 	if err != nil {
@@ -129,28 +211,49 @@ func (r *Reader) skipSpace() error {
 			_, _ = r.src.r.ReadByte()
 			continue
 		case '<':
-			r.src.allow(r.limit)
+			r.src.allow(r.lim.Bytes)
 			return nil
 		}
 		return &Error{Cond: stream.NotWellFormed, Text: "text where an element must start"}
 	}
 }
 
-// element reads the rest of the element that start opened.
+// element reads the rest of the element that start opened, checking the
+// depth and token limits at each token, before keeping it: the decoder
+// holds one token and one entry per open element, so both stay within the
+// limits too.
 func (r *Reader) element(start xml.StartElement) (Element, error) {
 	el := Element{Start: start.Copy()}
+	tokens := 1 + len(start.Attr)
+	if err := r.lim.checkTokens(tokens); err != nil {
+		return Element{}, err
+	}
 	for depth := 1; ; {
 		tok, err := r.d.Token()
 		if err != nil {
 			return Element{}, r.readErr(err)
 		}
+		tokens++
 		switch t := tok.(type) {
 		case xml.StartElement:
+			depth++
+			tokens += len(t.Attr)
+			if err := r.lim.checkDepth(depth); err != nil {
+				return Element{}, err
+			}
+			if err := r.lim.checkTokens(tokens); err != nil {
+				return Element{}, err
+			}
 			if err := uniqueAttrs(t); err != nil {
 				return Element{}, err
 			}
-			depth++
 			el.Inner = append(el.Inner, t.Copy())
+			continue
+		}
+		if err := r.lim.checkTokens(tokens); err != nil {
+			return Element{}, err
+		}
+		switch t := tok.(type) {
 		case xml.EndElement:
 			depth--
 			if depth == 0 {
