@@ -126,6 +126,11 @@ func memory(addr string, pid, n, depth, sources int, hold time.Duration) error {
 			got, _ := io.ReadAll(io.LimitReader(conn, 1<<16))
 			if i := bytes.Index(got, []byte("<stream:error><")); i >= 0 {
 				cond, _, _ := strings.Cut(string(got[i+len("<stream:error><"):]), " ")
+				if _, text, ok := strings.Cut(string(got[i:]), "<text"); ok {
+					_, text, _ = strings.Cut(text, ">")
+					text, _, _ = strings.Cut(text, "<")
+					cond += " (" + text + ")"
+				}
 				mu.Lock()
 				errs[cond]++
 				mu.Unlock()
@@ -143,7 +148,10 @@ func memory(addr string, pid, n, depth, sources int, hold time.Duration) error {
 	wg.Wait()
 	fmt.Printf("memory attack: %d connections from %d address(es), <auth> + %d × <a> (%d bytes each)\n", n, sources, depth, len(payload))
 	fmt.Printf("  RSS before %.1f MB, peak while holding %.1f MB: growth %.1f MB\n", mb(before), mb(peak), mb(peak-before))
-	fmt.Printf("  refused at connect: %d; closed with a stream error: %d %v\n", refused.Load(), closed.Load(), errs)
+	fmt.Printf("  connections failed: %d; closed with a stream error: %d\n", refused.Load(), closed.Load())
+	for cond, n := range errs {
+		fmt.Printf("    %d × %s\n", n, cond)
+	}
 	return nil
 }
 

@@ -181,8 +181,12 @@ func (n *negotiation) step() (restart bool, s *Stream, err error) {
 
 // fail sends err as a stream error when it is one and closes the stream.
 func (n *negotiation) fail(err error, headerSent bool) {
-	var se *wire.Error
-	if !errors.As(err, &se) {
+	se := wire.TimeoutError(err, "the negotiation took too long")
+	if se != nil {
+		// The negotiation deadline has passed, for writing too: give the
+		// stream error a moment.
+		_ = n.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	} else if !errors.As(err, &se) {
 		// The connection is gone or unusable (a failed TLS handshake).
 		n.log("negotiation failed", "err", err)
 		return

@@ -89,7 +89,6 @@ func (n *negotiation) exchange(auth wire.Element) (string, error) {
 		case cred.badAuthz:
 			return "", n.saslFailure(saslInvalidAuthzID, "you may only authorize as yourself")
 		case cred.throttled:
-			n.logFailure("authentication refused: too many failures for this account", cred.user)
 			return "", n.saslFailure(saslTemporaryFailure, "too many failed attempts for this account; try again later")
 		case err != nil:
 			return "", n.wrongCredentials(cred.user)
@@ -141,7 +140,9 @@ func (n *negotiation) wrongCredentials(user string) error {
 		return err
 	}
 	if n.cfg.Guard != nil && n.cfg.Guard.Fail(n.addr, user) {
-		return n.refused()
+		err := n.refused()
+		n.logFailure("address refused after too many failed authentications", user)
+		return err
 	}
 	return nil
 }

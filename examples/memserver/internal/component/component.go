@@ -134,8 +134,10 @@ func validHandshake(id, secret, got string) bool {
 
 // fail sends a stream error, with our header first if it was not sent.
 func fail(conn net.Conn, from string, err error, headerSent bool) {
-	var se *wire.Error
-	if !errors.As(err, &se) {
+	se := wire.TimeoutError(err, "the handshake took too long")
+	if se != nil {
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+	} else if !errors.As(err, &se) {
 		return
 	}
 	var b []byte

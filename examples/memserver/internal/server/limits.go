@@ -135,7 +135,8 @@ func (s *Server) admit(conn net.Conn, ns string) (leave func()) {
 		refusal = s.unauth.enter(addr)
 	}
 	if refusal != nil {
-		s.log.Info("connection refused", "remote", addr, "reason", refusal.Text)
+		// Debug only: refusals come as fast as an attacker connects.
+		s.log.Debug("connection refused", "remote", addr, "reason", refusal.Text)
 		b := wire.AppendHeader(nil, ns, s.cfg.Domain, wire.NewID(), "1.0")
 		b = refusal.Append(b)
 		_, _ = conn.Write(append(b, wire.Trailer...))

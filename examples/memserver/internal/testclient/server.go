@@ -40,6 +40,8 @@ type Options struct {
 	Components map[string]string
 	// MaxStanza is the stanza size limit; 0 means the server's default.
 	MaxStanza int64
+	// Limits are the server's other limits; zero fields take the defaults.
+	Limits server.Limits
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -79,6 +81,7 @@ func Start(t testing.TB, o Options) *Server {
 		Domain:     o.Domain,
 		Accounts:   store,
 		MaxStanza:  o.MaxStanza,
+		Limits:     o.Limits,
 		MIXDomain:  o.MIXDomain,
 		NewMIX:     o.NewMIX,
 		Components: o.Components,

@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"bytes"
+	"encoding/xml"
 	"testing"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
@@ -18,13 +19,16 @@ func FuzzReader(f *testing.F) {
 		header + ` <presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='v'/></presence>`,
 		header + `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>biwsbj11c2VyLHI9ZnlrbytkMmxiYkZnT05Sdjl4a3hkYXdM</auth>`,
 		header + `<!-- c --><a:b xmlns:a='x'/>`,
+		header + `<message><a><b><c><d><e><f><g><h/></g></f></e></d></c></b></a></message>`,
+		header + `<message a='1' b="2" c='=' d="'"><body><![CDATA[<x y='z'>]]]></body></message>`,
 		`<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e 'e'>]><stream:stream>`,
 		"\x00\xff<",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := wire.NewReader(bytes.NewReader(data), wire.Limits{Bytes: 512, Depth: 8, Tokens: 64})
+		lim := wire.Limits{Bytes: 512, Depth: 8, Tokens: 64}
+		r := wire.NewReader(bytes.NewReader(data), lim)
 		if _, err := r.Header(); err != nil {
 			return
 		}
@@ -36,6 +40,27 @@ func FuzzReader(f *testing.F) {
 			if _, err := xmlenc.Marshal(el.Tokens(), ns.Client); err != nil {
 				t.Fatalf("element does not serialise: %v", err)
 			}
+			checkLimits(t, el, lim)
 		}
 	})
+}
+
+// checkLimits fails unless el keeps within lim.
+func checkLimits(t *testing.T, el wire.Element, lim wire.Limits) {
+	t.Helper()
+	tokens, depth, deepest := 1+len(el.Start.Attr), 1, 1
+	for _, tok := range el.Inner {
+		tokens++
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			tokens += len(tok.Attr)
+			depth++
+			deepest = max(deepest, depth)
+		case xml.EndElement:
+			depth--
+		}
+	}
+	if deepest > lim.Depth || tokens+1 > lim.Tokens {
+		t.Fatalf("element of depth %d and %d tokens passed limits %+v", deepest, tokens+1, lim)
+	}
 }

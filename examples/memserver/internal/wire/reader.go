@@ -23,6 +23,10 @@ const NSStream = "http://etherx.jabber.org/streams"
 // errTooBig is returned by the byte reader once an element outgrows the limit.
 var errTooBig = errors.New("wire: element exceeds the size limit")
 
+// errTooManyAttrs is returned by the byte reader once a tag has more
+// attributes than the token limit.
+var errTooManyAttrs = errors.New("wire: tag has too many attributes")
+
 // ErrStreamEnd is returned by Reader.Next when the peer closed its stream
 // with </stream:stream>.
 var ErrStreamEnd = errors.New("wire: stream closed by peer")
@@ -99,7 +103,7 @@ func (r *Reader) setDeadline(t time.Time) error {
 // Reset makes the reader read a new stream from r, discarding anything
 // buffered: after STARTTLS, r is the TLS connection.
 func (r *Reader) Reset(src io.Reader) {
-	r.src = &limitReader{r: bufio.NewReader(src)}
+	r.src = &limitReader{r: bufio.NewReader(src), attrBudget: r.lim.Tokens}
 	r.Restart()
 }
 
@@ -165,9 +169,8 @@ func (r *Reader) Next() (Element, error) {
 			if r.interrupted.Load() {
 				return Element{}, ErrInterrupted
 			}
-			var ne interface{ Timeout() bool }
-			if errors.As(err, &ne) && ne.Timeout() {
-				return Element{}, &Error{Cond: stream.ConnectionTimeout, Text: "the element was not completed in time"}
+			if se := TimeoutError(err, "the element was not completed in time"); se != nil {
+				return Element{}, se
 			}
 			return Element{}, err
 		}
@@ -211,7 +214,7 @@ func (r *Reader) skipSpace() error {
 			_, _ = r.src.r.ReadByte()
 			continue
 		case '<':
-			r.src.allow(r.lim.Bytes)
+			r.src.allow(r.lim.Bytes, r.lim.Tokens)
 			return nil
 		}
 		return &Error{Cond: stream.NotWellFormed, Text: "text where an element must start"}
@@ -276,6 +279,8 @@ func (r *Reader) readErr(err error) error {
 	switch {
 	case errors.Is(err, errTooBig) || errors.Is(r.src.err, errTooBig):
 		return &Error{Cond: stream.PolicyViolation, Text: "stanza too large"}
+	case errors.Is(err, errTooManyAttrs) || errors.Is(r.src.err, errTooManyAttrs):
+		return r.lim.checkTokens(r.lim.Tokens + 1)
 	case r.src.err != nil:
 		// The connection failed or closed; the decoder's complaint is a
 		// consequence.
@@ -331,16 +336,22 @@ func isSpace(b []byte) bool {
 
 // limitReader is the io.ByteReader the decoder reads from (so the decoder
 // adds no buffering of its own and every byte it consumes is counted). It
-// fails once more bytes than allowed have been read since the last allow.
+// fails once more bytes than allowed have been read since the last allow,
+// and once a tag has more attributes than allowed: the decoder builds a
+// whole start tag before returning it, so this is where a tag with
+// thousands of attributes is stopped before it is built.
 type limitReader struct {
-	r      *bufio.Reader
-	budget int64
-	err    error // the last error returned, for readErr
+	r          *bufio.Reader
+	budget     int64
+	attrBudget int  // attributes allowed in one tag
+	attrs      int  // attributes seen in the current tag
+	scan       scan // where the bytes read so far end
+	err        error
 }
 
-func (l *limitReader) allow(n int64) { l.budget = n }
+func (l *limitReader) allow(n int64, attrs int) { l.budget, l.attrBudget = n, attrs }
 
-// ReadByte implements io.ByteReader, counting against the budget.
+// ReadByte implements io.ByteReader, counting against the budgets.
 func (l *limitReader) ReadByte() (byte, error) {
 	if l.budget <= 0 {
 		l.err = errTooBig
@@ -352,23 +363,104 @@ func (l *limitReader) ReadByte() (byte, error) {
 		return 0, err
 	}
 	l.budget--
+	if l.scan.step(b, &l.attrs) && l.attrs > l.attrBudget {
+		l.err = errTooManyAttrs
+		return 0, errTooManyAttrs
+	}
 	return b, nil
 }
 
-// Read is never used by xml.Decoder on an io.ByteReader, but keeps the
-// limit if anything else reads.
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.budget <= 0 {
-		l.err = errTooBig
-		return 0, errTooBig
+// Read is never used by xml.Decoder on an io.ByteReader; it exists for
+// io.Reader and refuses, so nothing can bypass the budgets.
+func (l *limitReader) Read([]byte) (int, error) {
+	return 0, errors.New("wire: limitReader is read byte by byte")
+}
+
+// scan is the state of a minimal lexer that finds attributes in tags: an
+// attribute is the '=' of name="value" outside quotes. CDATA sections are
+// skipped; comments, processing instructions and declarations are skipped
+// up to their first '>' (the decoder refuses them anyway, except the XML
+// declaration, which has no '>' inside).
+type scan struct {
+	state   scanState
+	quote   byte // the closing quote while in an attribute value
+	matched int  // bytes of "[CDATA[" or of "]]>" matched so far
+}
+
+type scanState uint8
+
+const (
+	scanText   scanState = iota // character data
+	scanOpen                    // after '<'
+	scanBang                    // after "<!", matching "[CDATA["
+	scanTag                     // inside a start or end tag
+	scanValue                   // inside a quoted attribute value
+	scanCDATA                   // inside a CDATA section
+	scanOther                   // inside a comment, PI or declaration
+)
+
+const cdataOpen, cdataClose = "[CDATA[", "]]>"
+
+// step advances the lexer by b and reports whether it counted an
+// attribute in *attrs (reset to zero at each tag).
+func (s *scan) step(b byte, attrs *int) bool {
+	switch s.state {
+	case scanText:
+		if b == '<' {
+			s.state = scanOpen
+		}
+	case scanOpen:
+		switch b {
+		case '!':
+			s.state, s.matched = scanBang, 0
+		case '?':
+			s.state = scanOther
+		default:
+			s.state, *attrs = scanTag, 0
+		}
+	case scanBang:
+		switch {
+		case b == cdataOpen[s.matched]:
+			s.matched++
+			if s.matched == len(cdataOpen) {
+				s.state, s.matched = scanCDATA, 0
+			}
+		case b == '>':
+			s.state = scanText
+		default:
+			s.state = scanOther
+		}
+	case scanTag:
+		switch b {
+		case '"', '\'':
+			s.state, s.quote = scanValue, b
+		case '=':
+			*attrs++
+			return true
+		case '>':
+			s.state = scanText
+		}
+	case scanValue:
+		if b == s.quote {
+			s.state = scanTag
+		}
+	case scanCDATA:
+		switch {
+		case b == cdataClose[s.matched]:
+			s.matched++
+			if s.matched == len(cdataClose) {
+				s.state, s.matched = scanText, 0
+			}
+		case b == ']':
+			// Only after "]]": "]]]>" still ends the section.
+			s.matched = 2
+		default:
+			s.matched = 0
+		}
+	case scanOther:
+		if b == '>' {
+			s.state = scanText
+		}
 	}
-	if int64(len(p)) > l.budget {
-		p = p[:l.budget]
-	}
-	n, err := l.r.Read(p)
-	l.budget -= int64(n)
-	if err != nil {
-		l.err = err
-	}
-	return n, err
+	return false
 }
