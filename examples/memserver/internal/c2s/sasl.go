@@ -136,13 +136,15 @@ func BanText(addr string, until time.Time) string {
 // info with the address.
 func (n *negotiation) wrongCredentials(user string) error {
 	n.logFailure("authentication failed", user)
+	// Counted before the client hears of it, so its next attempt sees
+	// the count.
+	banned := n.cfg.Guard != nil && n.cfg.Guard.Fail(n.addr, user)
 	if err := n.saslFailure(saslNotAuthorized, "authentication failed"); err != nil {
 		return err
 	}
-	if n.cfg.Guard != nil && n.cfg.Guard.Fail(n.addr, user) {
-		err := n.refused()
+	if banned {
 		n.logFailure("address refused after too many failed authentications", user)
-		return err
+		return n.refused()
 	}
 	return nil
 }

@@ -177,3 +177,10 @@ func AddrKey(addr net.Addr) string {
 	}
 	return h
 }
+
+// Len returns how many addresses and accounts are tracked.
+func (g *Guard) Len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.addrs) + len(g.accounts)
+}

@@ -390,13 +390,13 @@ type scan struct {
 type scanState uint8
 
 const (
-	scanText   scanState = iota // character data
-	scanOpen                    // after '<'
-	scanBang                    // after "<!", matching "[CDATA["
-	scanTag                     // inside a start or end tag
-	scanValue                   // inside a quoted attribute value
-	scanCDATA                   // inside a CDATA section
-	scanOther                   // inside a comment, PI or declaration
+	scanText  scanState = iota // character data
+	scanOpen                   // after '<'
+	scanBang                   // after "<!", matching "[CDATA["
+	scanTag                    // inside a start or end tag
+	scanValue                  // inside a quoted attribute value
+	scanCDATA                  // inside a CDATA section
+	scanOther                  // inside a comment, PI or declaration
 )
 
 const cdataOpen, cdataClose = "[CDATA[", "]]>"
