@@ -43,6 +43,7 @@ func main() {
 	pid := flag.Int("pid", 0, "memory: the server's process id, for its RSS")
 	conns := flag.Int("conns", 100, "memory: connections")
 	depth := flag.Int("depth", 85000, "memory: nested <a> elements after <auth>")
+	text := flag.Int("text", 0, "memory: instead of nesting, this many bytes of base64 text in <auth>, never closed")
 	sources := flag.Int("sources", 1, "memory: source addresses 127.0.0.1 … 127.0.0.N")
 	hold := flag.Duration("hold", 10*time.Second, "memory: how long to hold the connections")
 	workers := flag.Int("workers", 8, "guess, component: parallel connections from 127.0.0.1")
@@ -54,7 +55,7 @@ func main() {
 	var err error
 	switch *mode {
 	case "memory":
-		err = memory(*addr, *pid, *conns, *depth, *sources, *hold)
+		err = memory(*addr, *pid, *conns, *depth, *text, *sources, *hold)
 	case "guess":
 		err = guess(*addr, *domain, *user, *password, *workers, *dur)
 	case "component":
@@ -92,7 +93,7 @@ func rss(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
 }
 
-func memory(addr string, pid, n, depth, sources int, hold time.Duration) error {
+func memory(addr string, pid, n, depth, text, sources int, hold time.Duration) error {
 	if pid == 0 {
 		return fmt.Errorf("-pid is required")
 	}
@@ -100,7 +101,14 @@ func memory(addr string, pid, n, depth, sources int, hold time.Duration) error {
 	if err != nil {
 		return err
 	}
-	payload := clientHeader("localhost") + `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>` + strings.Repeat("<a>", depth)
+	payload := clientHeader("localhost") + `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>`
+	what := fmt.Sprintf("%d × <a>", depth)
+	if text > 0 {
+		payload += strings.Repeat("A", text)
+		what = fmt.Sprintf("%d bytes of text", text)
+	} else {
+		payload += strings.Repeat("<a>", depth)
+	}
 	var closed, refused atomic.Int64
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -146,7 +154,7 @@ func memory(addr string, pid, n, depth, sources int, hold time.Duration) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	wg.Wait()
-	fmt.Printf("memory attack: %d connections from %d address(es), <auth> + %d × <a> (%d bytes each)\n", n, sources, depth, len(payload))
+	fmt.Printf("memory attack: %d connections from %d address(es), <auth> + %s (%d bytes each)\n", n, sources, what, len(payload))
 	fmt.Printf("  RSS before %.1f MB, peak while holding %.1f MB: growth %.1f MB\n", mb(before), mb(peak), mb(peak-before))
 	fmt.Printf("  connections failed: %d; closed with a stream error: %d\n", refused.Load(), closed.Load())
 	for cond, n := range errs {
