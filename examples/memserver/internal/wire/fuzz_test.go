@@ -56,7 +56,9 @@ func FuzzLimits(f *testing.F) {
 	for _, s := range []string{
 		`<message a='1' b="2"><body>x</body></message>`,
 		`<message a='=' b="'='"><x c='>'/></message>`,
-		`<message><body><![CDATA[<x a='1' b=2>]]]></body></message>`,
+		`<message a='==========' b="'='='='='='='"/>`,
+		`<message><body><![CDATA[<x a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9>]]]></body></message>`,
+		`<message><!-- a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 --></message>`,
 		`<message a='1' b='2' c='3' d='4' e='5' f='6' g='7'/>`,
 		`<iq type='set' id='E6E10350'><client-join xmlns='urn:xmpp:mix:pam:2' channel='coven@mix.shakespeare.example'/></iq>`,
 	} {
