@@ -44,6 +44,8 @@ func main() {
 	conns := flag.Int("conns", 100, "memory: connections")
 	depth := flag.Int("depth", 85000, "memory: nested <a> elements after <auth>")
 	text := flag.Int("text", 0, "memory: instead of nesting, this many bytes of base64 text in <auth>, never closed")
+	login := flag.Bool("login", false, "memory: log in first (as -user, -password), then hold a <message> filling -tokens tokens and -text bytes")
+	tokens := flag.Int("tokens", 8192, "memory with -login: tokens of the held message")
 	sources := flag.Int("sources", 1, "memory: source addresses 127.0.0.1 … 127.0.0.N")
 	hold := flag.Duration("hold", 10*time.Second, "memory: how long to hold the connections")
 	workers := flag.Int("workers", 8, "guess, component: parallel connections from 127.0.0.1")
@@ -55,7 +57,11 @@ func main() {
 	var err error
 	switch *mode {
 	case "memory":
-		err = memory(*addr, *pid, *conns, *depth, *text, *sources, *hold)
+		var auth func(net.Conn, *bufio.Reader) error
+		if *login {
+			auth = func(c net.Conn, r *bufio.Reader) error { return bindSession(c, r, *domain, *user, *password) }
+		}
+		err = memory(*addr, *pid, *conns, *depth, *text, *tokens, *sources, *hold, auth)
 	case "guess":
 		err = guess(*addr, *domain, *user, *password, *workers, *dur)
 	case "component":
@@ -93,7 +99,7 @@ func rss(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
 }
 
-func memory(addr string, pid, n, depth, text, sources int, hold time.Duration) error {
+func memory(addr string, pid, n, depth, text, tokens, sources int, hold time.Duration, auth func(net.Conn, *bufio.Reader) error) error {
 	if pid == 0 {
 		return fmt.Errorf("-pid is required")
 	}
@@ -103,17 +109,25 @@ func memory(addr string, pid, n, depth, text, sources int, hold time.Duration) e
 	}
 	payload := clientHeader("localhost") + `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>`
 	what := fmt.Sprintf("%d × <a>", depth)
-	if text > 0 {
+	switch {
+	case auth != nil:
+		// Every token, and every byte in text, as BenchmarkHeldElement's
+		// "mixed" shape.
+		groups := (tokens - 2) / 3
+		run := max((text-20)/groups-7, 1)
+		payload = "<message>" + strings.Repeat("<a>"+strings.Repeat("x", run)+"</a>", groups)
+		what = fmt.Sprintf("login, then a <message> of %d tokens", 2+3*groups)
+	case text > 0:
 		payload += strings.Repeat("A", text)
 		what = fmt.Sprintf("%d bytes of text", text)
-	} else {
+	default:
 		payload += strings.Repeat("<a>", depth)
 	}
 	var closed, refused atomic.Int64
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	errs := map[string]int{}
-	start := time.Now()
+	var conns []net.Conn
 	for i := range n {
 		src := fmt.Sprintf("127.0.0.%d", 1+i%max(sources, 1))
 		conn, err := dialFrom(src, addr)
@@ -122,6 +136,23 @@ func memory(addr string, pid, n, depth, text, sources int, hold time.Duration) e
 			continue
 		}
 		defer conn.Close()
+		if auth != nil {
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if err := auth(conn, bufio.NewReader(conn)); err != nil {
+				return fmt.Errorf("login %d: %w", i, err)
+			}
+			_ = conn.SetDeadline(time.Time{})
+		}
+		conns = append(conns, conn)
+	}
+	if auth != nil {
+		// RSS with the sessions logged in, before they send.
+		if before, err = rss(pid); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	for _, conn := range conns {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
@@ -187,6 +218,23 @@ func exchange(conn net.Conn, r *bufio.Reader, send string, markers ...string) (s
 			return string(got), err
 		}
 	}
+}
+
+// bindSession logs in with PLAIN and binds a resource on conn.
+func bindSession(conn net.Conn, r *bufio.Reader, domain, user, password string) error {
+	cred := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
+	for _, step := range []struct{ send, want string }{
+		{clientHeader(domain), "</stream:features>"},
+		{`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>` + cred + `</auth>`, "<success"},
+		{clientHeader(domain), "</stream:features>"},
+		{`<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>`, "</iq>"},
+	} {
+		got, err := exchange(conn, r, step.send, step.want, "</stream:stream>")
+		if err != nil || !strings.Contains(got, step.want) {
+			return fmt.Errorf("no %s: %q %v", step.want, got, err)
+		}
+	}
+	return nil
 }
 
 // plainLogin opens a stream from src and tries one PLAIN login; it

@@ -11,7 +11,7 @@ const (
 	// form in a pubsub item).
 	DefaultDepth = 64
 	// DefaultTokens is the default limit of tokens in one element.
-	DefaultTokens = 16384
+	DefaultTokens = 8192
 )
 
 // Limits bound one top-level element. They are checked as the element
