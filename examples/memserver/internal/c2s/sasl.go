@@ -3,11 +3,11 @@ package c2s
 import (
 	"encoding/base64"
 	"fmt"
-	"time"
 
 	"mellium.im/sasl"
 	"mellium.im/xmpp/stream"
 
+	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
 )
 
@@ -121,14 +121,9 @@ func (n *negotiation) refused() error {
 		return nil
 	}
 	if banned, until := n.cfg.Guard.AddrBanned(n.addr); banned {
-		return &wire.Error{Cond: stream.PolicyViolation, Text: BanText(n.addr, until)}
+		return &wire.Error{Cond: stream.PolicyViolation, Text: throttle.BanText(n.addr, until)}
 	}
 	return nil
-}
-
-// BanText says why an address is refused, and until when.
-func BanText(addr string, until time.Time) string {
-	return "too many failed authentications from " + addr + "; refused until " + until.UTC().Format(time.RFC3339)
 }
 
 // wrongCredentials answers a wrong password or unknown user: not-authorized

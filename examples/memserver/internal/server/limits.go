@@ -7,7 +7,6 @@ import (
 
 	"mellium.im/xmpp/stream"
 
-	"github.com/mixpam/mixpam/examples/memserver/internal/c2s"
 	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
 )
@@ -130,7 +129,7 @@ func (s *Server) admit(conn net.Conn, ns string) (leave func()) {
 	addr := throttle.AddrKey(conn.RemoteAddr())
 	var refusal *wire.Error
 	if banned, until := s.guard.AddrBanned(addr); banned {
-		refusal = &wire.Error{Cond: stream.PolicyViolation, Text: c2s.BanText(addr, until)}
+		refusal = &wire.Error{Cond: stream.PolicyViolation, Text: throttle.BanText(addr, until)}
 	} else {
 		refusal = s.unauth.enter(addr)
 	}

@@ -165,6 +165,12 @@ func (g *Guard) evict(m map[string]*record, now time.Time) {
 	}
 }
 
+// BanText says why an address is refused, and until when, for the text of
+// the stream error.
+func BanText(addr string, until time.Time) string {
+	return "too many failed authentications from " + addr + "; refused until " + until.UTC().Format(time.RFC3339)
+}
+
 // AddrKey returns the key under which a remote address is counted: its IP
 // address, without the port.
 func AddrKey(addr net.Addr) string {
