@@ -7,6 +7,7 @@ import (
 
 	"mellium.im/xmpp/stream"
 
+	"github.com/mixpam/mixpam/examples/memserver/internal/component"
 	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
 )
@@ -136,7 +137,11 @@ func (s *Server) admit(conn net.Conn, ns string) (leave func()) {
 	if refusal != nil {
 		// Debug only: refusals come as fast as an attacker connects.
 		s.log.Debug("connection refused", "remote", addr, "reason", refusal.Text)
-		b := wire.AppendHeader(nil, ns, s.cfg.Domain, wire.NewID(), "1.0")
+		version := "1.0"
+		if ns == component.NS {
+			version = "" // XEP-0114 streams have none
+		}
+		b := wire.AppendHeader(nil, ns, s.cfg.Domain, wire.NewID(), version)
 		b = refusal.Append(b)
 		_, _ = conn.Write(append(b, wire.Trailer...))
 		return nil
