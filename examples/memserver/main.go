@@ -30,7 +30,9 @@ import (
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
 	"github.com/mixpam/mixpam/examples/memserver/internal/mixservice"
 	"github.com/mixpam/mixpam/examples/memserver/internal/server"
+	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 	"github.com/mixpam/mixpam/examples/memserver/internal/tlscert"
+	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -57,6 +59,7 @@ type options struct {
 	tls             string
 	maxStanza       int64
 	quotas          quotas
+	limits          server.Limits
 	log             string
 	store           string
 	pg              string
@@ -112,6 +115,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.quotas.rosterItemBytes, "max-roster-item-bytes", roster.DefaultMaxItemBytes, "bytes of one roster item as a roster result carries it")
 	fs.IntVar(&o.quotas.blocklistItems, "max-blocklist-items", blocking.DefaultMaxItems, "JIDs in one blocklist")
 	fs.IntVar(&o.quotas.blocklistItemBytes, "max-blocklist-item-bytes", blocking.DefaultMaxItemBytes, "bytes of one blocklist item as a blocklist result carries it")
+	l := &o.limits
+	fs.Int64Var(&l.UnauthStanza, "max-stanza-unauth", server.DefaultUnauthStanza, "largest element in bytes before authentication")
+	fs.IntVar(&l.Depth, "max-depth", wire.DefaultDepth, "deepest nesting of an element (the element itself is 1); deeper ends the stream with policy-violation")
+	fs.IntVar(&l.Tokens, "max-tokens", wire.DefaultTokens, "most tokens (tags, attributes, text runs) in one element; more ends the stream with policy-violation")
+	fs.DurationVar(&l.StanzaTimeout, "stanza-timeout", server.DefaultStanzaTimeout, "longest time one element may take to arrive after login, from its first byte (connection-timeout)")
+	fs.DurationVar(&l.NegotiationTimeout, "negotiation-timeout", server.DefaultNegotiationTimeout, "longest time from connecting to a bound resource or a component handshake")
+	fs.IntVar(&l.MaxUnauth, "max-unauth", server.DefaultMaxUnauth, "most connections not yet authenticated (resource-constraint beyond)")
+	fs.IntVar(&l.MaxUnauthPerAddr, "max-unauth-per-addr", server.DefaultMaxUnauthPerAddr, "most connections not yet authenticated from one IP address (policy-violation beyond)")
+	fs.IntVar(&l.Throttle.AddrFailures, "auth-failures", throttle.DefaultAddrFailures, "failed logins or handshakes from one IP address within -auth-ban before it is refused for -auth-ban")
+	fs.IntVar(&l.Throttle.AccountFailures, "auth-failures-account", throttle.DefaultAccountFailures, "failed logins for one account within -auth-ban before it is closed, for -auth-ban, to addresses that failed")
+	fs.DurationVar(&l.Throttle.Ban, "auth-ban", throttle.DefaultBan, "period over which failed logins are counted, and how long a refusal lasts")
 	fs.StringVar(&o.log, "log", "info", "log level: info or debug")
 	fs.StringVar(&o.store, "store", "memory", "where rosters, archives and blocklists live: memory or postgres")
 	fs.StringVar(&o.pg, "pg", "", "PostgreSQL connection string for -store postgres, e.g. postgres://user@127.0.0.1:5432/db")
@@ -142,6 +156,24 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-pg is needed with -store postgres, and only then")
 	case o.archiveMax < 0 || o.archiveMaxAge < 0:
 		return o, fmt.Errorf("-archive-max and -archive-max-age must not be negative")
+	case o.limits.UnauthStanza < 1024:
+		return o, fmt.Errorf("-max-stanza-unauth must be at least 1024")
+	case o.limits.Depth < 4:
+		return o, fmt.Errorf("-max-depth must be at least 4")
+	case o.limits.Tokens < 64:
+		return o, fmt.Errorf("-max-tokens must be at least 64")
+	}
+	for name, v := range map[string]int{"-max-unauth": o.limits.MaxUnauth, "-max-unauth-per-addr": o.limits.MaxUnauthPerAddr,
+		"-auth-failures": o.limits.Throttle.AddrFailures, "-auth-failures-account": o.limits.Throttle.AccountFailures} {
+		if v < 1 {
+			return o, fmt.Errorf("%s must be at least 1", name)
+		}
+	}
+	for name, v := range map[string]time.Duration{"-stanza-timeout": o.limits.StanzaTimeout,
+		"-negotiation-timeout": o.limits.NegotiationTimeout, "-auth-ban": o.limits.Throttle.Ban} {
+		if v <= 0 {
+			return o, fmt.Errorf("%s must be positive", name)
+		}
 	}
 	return o, nil
 }
@@ -177,6 +209,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Domain:     o.domain,
 		Accounts:   store,
 		MaxStanza:  o.maxStanza,
+		Limits:     o.limits,
 		MIXDomain:  o.mix,
 		Components: make(map[string]string),
 		Logger:     logger,

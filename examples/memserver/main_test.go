@@ -75,6 +75,19 @@ func TestFlags(t *testing.T) {
 		{[]string{"-store", "postgres", "-pg", "postgres://127.0.0.1/x"}, true},
 		{[]string{"-archive-max", "-1"}, false},
 		{[]string{"-archive-max", "1000", "-archive-max-age", "720h"}, true},
+		{[]string{"-max-stanza-unauth", "16384", "-max-depth", "32", "-max-tokens", "1000", "-stanza-timeout", "10s",
+			"-negotiation-timeout", "5s", "-max-unauth", "10", "-max-unauth-per-addr", "2", "-auth-failures", "5",
+			"-auth-failures-account", "50", "-auth-ban", "1h"}, true},
+		{[]string{"-max-stanza-unauth", "100"}, false},
+		{[]string{"-max-depth", "1"}, false},
+		{[]string{"-max-tokens", "10"}, false},
+		{[]string{"-stanza-timeout", "0s"}, false},
+		{[]string{"-negotiation-timeout", "-1s"}, false},
+		{[]string{"-max-unauth", "0"}, false},
+		{[]string{"-max-unauth-per-addr", "0"}, false},
+		{[]string{"-auth-failures", "0"}, false},
+		{[]string{"-auth-failures-account", "0"}, false},
+		{[]string{"-auth-ban", "0s"}, false},
 	} {
 		o, err := parseFlags(tc.args, io.Discard)
 		if tc.ok {

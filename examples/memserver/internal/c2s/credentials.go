@@ -5,6 +5,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
+	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 )
 
 // credentialCheck connects one SASL exchange to the account store and
@@ -12,10 +13,13 @@ import (
 type credentialCheck struct {
 	accounts *accounts.Store
 	domain   string
+	guard    *throttle.Guard // nil: no throttling
+	addr     string          // the client's address, for guard
 
-	user     string // normalised localpart the client claimed
-	known    bool   // user has an account
-	badAuthz bool   // the client asked to act as someone else
+	user      string // normalised localpart the client claimed
+	known     bool   // user has an account
+	badAuthz  bool   // the client asked to act as someone else
+	throttled bool   // the account is closed to this address for now
 }
 
 // salted is the SCRAM credentials fetcher (sasl.SaltedCredentials).
@@ -46,6 +50,11 @@ func (c *credentialCheck) claim(username, identity []byte) bool {
 		return false
 	}
 	c.user = j.Localpart()
+	if c.guard != nil && !c.guard.Allowed(c.addr, c.user) {
+		// Refused before any password is looked at.
+		c.throttled = true
+		return false
+	}
 	if len(identity) == 0 {
 		return true
 	}

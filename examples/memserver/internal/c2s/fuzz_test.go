@@ -47,7 +47,7 @@ func FuzzNegotiate(f *testing.F) {
 	if err := store.Add("alice", "pw"); err != nil {
 		f.Fatal(err)
 	}
-	cfg := c2s.Config{Domain: "localhost", Accounts: store, MaxStanza: 4096, Timeout: time.Minute}
+	cfg := c2s.Config{Domain: "localhost", Accounts: store, Timeout: time.Minute}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := c2s.Negotiate(context.Background(), scriptConn{bytes.NewReader(data)}, cfg)
 		if err == nil && s.JID.Localpart() != "alice" {

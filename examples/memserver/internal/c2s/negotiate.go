@@ -22,6 +22,7 @@ import (
 	"mellium.im/xmpp/stream"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
+	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
 	"github.com/mixpam/mixpam/internal/ns"
 )
@@ -36,11 +37,17 @@ type Config struct {
 	TLS *tls.Config
 	// Accounts authenticates users.
 	Accounts *accounts.Store
-	// MaxStanza is the size limit of one element in bytes.
-	MaxStanza int64
+	// Unauth limits each element before authentication (STARTTLS and
+	// SASL need little); Limits applies from the successful authentication
+	// on. Zero fields take wire's defaults.
+	Unauth, Limits wire.Limits
 	// Timeout bounds the whole negotiation.
 	Timeout time.Duration
-	// Logger receives debug logs; nil discards them.
+	// Guard, if not nil, refuses addresses and accounts with too many
+	// failed authentications and counts the failures.
+	Guard *throttle.Guard
+	// Logger receives the failed authentications at info level and the
+	// rest at debug level; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -62,6 +69,7 @@ type Stream struct {
 type negotiation struct {
 	cfg          Config
 	conn         net.Conn
+	addr         string // the client's IP address, for the Guard and the logs
 	r            *wire.Reader
 	secure       bool   // TLS is up, or configured off
 	user         string // authenticated localpart
@@ -77,7 +85,8 @@ func Negotiate(ctx context.Context, conn net.Conn, cfg Config) (*Stream, error) 
 	n := &negotiation{
 		cfg:    cfg,
 		conn:   conn,
-		r:      wire.NewReader(conn, cfg.MaxStanza),
+		addr:   throttle.AddrKey(conn.RemoteAddr()),
+		r:      wire.NewReader(conn, cfg.Unauth),
 		secure: cfg.TLS == nil,
 	}
 	deadline := time.Now().Add(cfg.Timeout)
@@ -172,8 +181,12 @@ func (n *negotiation) step() (restart bool, s *Stream, err error) {
 
 // fail sends err as a stream error when it is one and closes the stream.
 func (n *negotiation) fail(err error, headerSent bool) {
-	var se *wire.Error
-	if !errors.As(err, &se) {
+	se := wire.TimeoutError(err, "the negotiation took too long")
+	if se != nil {
+		// The negotiation deadline has passed, for writing too: give the
+		// stream error a moment.
+		_ = n.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	} else if !errors.As(err, &se) {
 		// The connection is gone or unusable (a failed TLS handshake).
 		n.log("negotiation failed", "err", err)
 		return

@@ -24,7 +24,7 @@ func (c recordConn) Write(b []byte) (int, error) { return c.out.Write(b) }
 func TestNegotiatePlain(t *testing.T) {
 	store := accounts.New()
 	require.NoError(t, store.Add("alice", "pw"))
-	cfg := c2s.Config{Domain: "localhost", Accounts: store, MaxStanza: 4096, Timeout: time.Minute}
+	cfg := c2s.Config{Domain: "localhost", Accounts: store, Timeout: time.Minute}
 	for _, tc := range []struct {
 		name, auth, want string
 		bound            bool
@@ -56,7 +56,7 @@ func TestNegotiatePlain(t *testing.T) {
 func TestNegotiateOffersPlainWithoutTLS(t *testing.T) {
 	store := accounts.New()
 	require.NoError(t, store.Add("alice", "pw"))
-	cfg := c2s.Config{Domain: "localhost", Accounts: store, MaxStanza: 4096, Timeout: time.Minute, TLS: nil}
+	cfg := c2s.Config{Domain: "localhost", Accounts: store, Timeout: time.Minute, TLS: nil}
 	var out bytes.Buffer
 	_, err := c2s.Negotiate(context.Background(), recordConn{scriptConn{strings.NewReader(header)}, &out}, cfg)
 	require.Error(t, err)

@@ -7,6 +7,7 @@ import (
 	"mellium.im/sasl"
 	"mellium.im/xmpp/stream"
 
+	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
 )
 
@@ -22,6 +23,7 @@ const (
 	saslInvalidMechanism  = "invalid-mechanism"
 	saslMalformedRequest  = "malformed-request"
 	saslNotAuthorized     = "not-authorized"
+	saslTemporaryFailure  = "temporary-auth-failure"
 )
 
 // auth handles one element while the client is not authenticated. done
@@ -41,6 +43,7 @@ func (n *negotiation) auth(el wire.Element) (done bool, err error) {
 		return false, nil
 	}
 	n.user = user
+	n.r.SetLimits(n.cfg.Limits)
 	n.r.Restart()
 	n.log("authenticated", "user", user)
 	return true, nil
@@ -59,8 +62,11 @@ func (n *negotiation) exchange(auth wire.Element) (string, error) {
 	if mech.Name == "" {
 		return "", n.saslFailure(saslInvalidMechanism, "offered: SCRAM-SHA-256, SCRAM-SHA-1, PLAIN")
 	}
+	if err := n.refused(); err != nil {
+		return "", err
+	}
 
-	cred := credentialCheck{accounts: n.cfg.Accounts, domain: n.cfg.Domain}
+	cred := credentialCheck{accounts: n.cfg.Accounts, domain: n.cfg.Domain, guard: n.cfg.Guard, addr: n.addr}
 	server := sasl.NewServer(mech, cred.permit, sasl.SaltedCredentials(cred.salted))
 
 	payload := auth.Text()
@@ -82,11 +88,13 @@ func (n *negotiation) exchange(auth wire.Element) (string, error) {
 		switch {
 		case cred.badAuthz:
 			return "", n.saslFailure(saslInvalidAuthzID, "you may only authorize as yourself")
+		case cred.throttled:
+			return "", n.saslFailure(saslTemporaryFailure, "too many failed attempts for this account; try again later")
 		case err != nil:
-			return "", n.saslFailure(saslNotAuthorized, "authentication failed")
+			return "", n.wrongCredentials(cred.user)
 		case !more:
 			if !cred.known {
-				return "", n.saslFailure(saslNotAuthorized, "authentication failed")
+				return "", n.wrongCredentials(cred.user)
 			}
 			// Additional data with success, if any (RFC 6120 §6.4.6): SCRAM's
 			// server signature.
@@ -102,6 +110,43 @@ func (n *negotiation) exchange(auth wire.Element) (string, error) {
 			return "", err
 		}
 		payload = el.Text()
+	}
+}
+
+// refused returns the stream error that ends the stream of a client whose
+// address has too many failed authentications (as ejabberd's mod_fail2ban
+// does, with policy-violation).
+func (n *negotiation) refused() error {
+	if n.cfg.Guard == nil {
+		return nil
+	}
+	if banned, until := n.cfg.Guard.AddrBanned(n.addr); banned {
+		return &wire.Error{Cond: stream.PolicyViolation, Text: throttle.BanText(n.addr, until)}
+	}
+	return nil
+}
+
+// wrongCredentials answers a wrong password or unknown user: not-authorized
+// (the same for both, RFC 6120 §6.5.10), counted by the Guard and logged at
+// info with the address.
+func (n *negotiation) wrongCredentials(user string) error {
+	n.logFailure("authentication failed", user)
+	// Counted before the client hears of it, so its next attempt sees
+	// the count.
+	banned := n.cfg.Guard != nil && n.cfg.Guard.Fail(n.addr, user)
+	if err := n.saslFailure(saslNotAuthorized, "authentication failed"); err != nil {
+		return err
+	}
+	if banned {
+		n.logFailure("address refused after too many failed authentications", user)
+		return n.refused()
+	}
+	return nil
+}
+
+func (n *negotiation) logFailure(msg, user string) {
+	if n.cfg.Logger != nil {
+		n.cfg.Logger.Info(msg, "remote", n.addr, "user", user)
 	}
 }
 

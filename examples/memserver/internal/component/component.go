@@ -22,6 +22,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stream"
 
+	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
 )
 
@@ -32,11 +33,15 @@ const NS = "jabber:component:accept"
 type Config struct {
 	// Secrets maps each component domain allowed to connect to its secret.
 	Secrets map[string]string
-	// MaxStanza is the size limit of one element in bytes.
-	MaxStanza int64
+	// Unauth limits the elements before the handshake succeeded, Limits
+	// those after. Zero fields take wire's defaults.
+	Unauth, Limits wire.Limits
 	// Timeout bounds the handshake.
 	Timeout time.Duration
-	// Logger receives debug logs; nil discards them.
+	// Guard, if not nil, refuses addresses (and component domains) with too
+	// many failed handshakes and counts the failures.
+	Guard *throttle.Guard
+	// Logger receives failed handshakes at info level; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -60,7 +65,7 @@ func Accept(ctx context.Context, conn net.Conn, cfg Config) (*Stream, error) {
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 
-	r := wire.NewReader(conn, cfg.MaxStanza)
+	r := wire.NewReader(conn, cfg.Unauth)
 	h, err := r.Header()
 	if err != nil {
 		fail(conn, "", err, false)
@@ -79,13 +84,26 @@ func Accept(ctx context.Context, conn net.Conn, cfg Config) (*Stream, error) {
 	if err == nil && !el.Is(NS, "handshake") {
 		err = &wire.Error{Cond: stream.NotAuthorized, Text: "expected <handshake/>"}
 	}
+	addr := throttle.AddrKey(conn.RemoteAddr())
+	if err == nil && cfg.Guard != nil && !cfg.Guard.Allowed(addr, domain.String()) {
+		// Refused before the secret is looked at (XEP-0114 has no
+		// temporary failure; RFC 6120 §4.9.3.17 policy-violation).
+		err = &wire.Error{Cond: stream.PolicyViolation, Text: "too many failed handshakes from " + addr + " or for " + domain.String() + "; try again later"}
+	}
 	if err == nil && !validHandshake(id, secret, el.Text()) {
 		err = &wire.Error{Cond: stream.NotAuthorized, Text: "wrong handshake"}
+		if cfg.Logger != nil {
+			cfg.Logger.Info("component handshake failed", "remote", addr, "domain", domain.String())
+		}
+		if cfg.Guard != nil {
+			cfg.Guard.Fail(addr, domain.String())
+		}
 	}
 	if err != nil {
 		fail(conn, h.To, err, true)
 		return nil, err
 	}
+	r.SetLimits(cfg.Limits)
 	_ = conn.SetDeadline(time.Time{})
 	return &Stream{Domain: domain, Reader: r, Ready: []byte("<handshake/>")}, nil
 }
@@ -116,8 +134,10 @@ func validHandshake(id, secret, got string) bool {
 
 // fail sends a stream error, with our header first if it was not sent.
 func fail(conn net.Conn, from string, err error, headerSent bool) {
-	var se *wire.Error
-	if !errors.As(err, &se) {
+	se := wire.TimeoutError(err, "the handshake took too long")
+	if se != nil {
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+	} else if !errors.As(err, &se) {
 		return
 	}
 	var b []byte

@@ -27,16 +27,25 @@ type componentStream struct {
 // serveComponent runs one component connection from handshake to close.
 func (s *Server) serveComponent(conn net.Conn) {
 	defer lingerClose(conn)
+	leave := s.admit(conn, component.NS)
+	if leave == nil {
+		return
+	}
+	lim := s.cfg.Limits
 	st, err := component.Accept(s.ctx, conn, component.Config{
-		Secrets:   s.cfg.Components,
-		MaxStanza: s.cfg.MaxStanza,
-		Timeout:   negotiationTimeout,
-		Logger:    s.log,
+		Secrets: s.cfg.Components,
+		Unauth:  lim.unauthLimits(),
+		Limits:  wire.Limits{Bytes: s.cfg.MaxStanza, Depth: lim.Depth, Tokens: lim.Tokens},
+		Timeout: lim.NegotiationTimeout,
+		Guard:   s.guard,
+		Logger:  s.log,
 	})
+	leave()
 	if err != nil {
 		s.log.Debug("component handshake failed", "remote", conn.RemoteAddr().String(), "err", err)
 		return
 	}
+	st.Reader.SetElementTimeout(conn, lim.StanzaTimeout)
 	overflow := (&wire.Error{Cond: stream.ResourceConstraint, Text: "too much data waiting for this component"}).Append(nil)
 	cs := &componentStream{srv: s, domain: st.Domain, conn: conn, q: wire.NewQueue(conn, componentMaxQueued, append(overflow, wire.Trailer...))}
 	if !s.track(cs) {
@@ -48,7 +57,7 @@ func (s *Server) serveComponent(conn net.Conn) {
 	go func() {
 		defer close(writerDone)
 		_ = cs.q.Run()
-		_ = conn.SetReadDeadline(time.Now())
+		st.Reader.Interrupt()
 	}()
 	var readErr error
 	if s.router.AddDomain(st.Domain.String(), cs) {

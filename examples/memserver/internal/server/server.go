@@ -20,6 +20,7 @@ import (
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
 	"github.com/mixpam/mixpam/examples/memserver/internal/router"
+	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -70,6 +71,9 @@ type Config struct {
 	// defaults.
 	Roster   roster.Limits
 	Blocking blocking.Limits
+	// Limits bound what peers may make the server hold, and throttle
+	// password guessing; the zero value takes the defaults.
+	Limits Limits
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// Rosters, Archive and Blocks keep rosters, message archives and
@@ -82,10 +86,6 @@ type Config struct {
 
 // DefaultMaxStanza is the stanza size limit when Config.MaxStanza is zero.
 const DefaultMaxStanza = 262144
-
-// negotiationTimeout bounds a connection's negotiation (stream headers,
-// TLS, authentication, binding or handshake).
-const negotiationTimeout = 30 * time.Second
 
 // shutdownGrace bounds how long Close waits for work in progress.
 const shutdownGrace = 5 * time.Second
@@ -107,6 +107,9 @@ type Server struct {
 	mp         mixpamParts
 
 	handlers handlers
+
+	guard  *throttle.Guard // failed authentications and handshakes
+	unauth *unauthGate     // connections not yet authenticated
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -155,6 +158,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Blocks == nil {
 		cfg.Blocks = blocking.NewMemStore()
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -176,6 +180,8 @@ func New(cfg Config) (*Server, error) {
 		live:      make(map[closer]struct{}),
 		pending:   make(map[string]map[string][]byte),
 		idle:      make(chan struct{}),
+		guard:     throttle.New(cfg.Limits.Throttle),
+		unauth:    newUnauthGate(cfg.Limits.MaxUnauth, cfg.Limits.MaxUnauthPerAddr),
 	}
 	s.router.SetLocal(localDomain{s})
 	if s.mp, err = s.newMixpam(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/mixpam/mixpam/examples/memserver/internal/c2s"
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/ns"
 )
 
 // session is one bound client stream. Its reading goroutine is the
@@ -56,14 +57,22 @@ type session struct {
 // serveClient runs one client connection from negotiation to close.
 func (s *Server) serveClient(conn net.Conn) {
 	defer lingerClose(conn)
+	leave := s.admit(conn, ns.Client)
+	if leave == nil {
+		return
+	}
+	lim := s.cfg.Limits
 	st, err := c2s.Negotiate(s.ctx, conn, c2s.Config{
-		Domain:    s.cfg.Domain,
-		TLS:       s.cfg.TLS,
-		Accounts:  s.cfg.Accounts,
-		MaxStanza: s.cfg.MaxStanza,
-		Timeout:   negotiationTimeout,
-		Logger:    s.log,
+		Domain:   s.cfg.Domain,
+		TLS:      s.cfg.TLS,
+		Accounts: s.cfg.Accounts,
+		Unauth:   lim.unauthLimits(),
+		Limits:   wire.Limits{Bytes: s.cfg.MaxStanza, Depth: lim.Depth, Tokens: lim.Tokens},
+		Timeout:  lim.NegotiationTimeout,
+		Guard:    s.guard,
+		Logger:   s.log,
 	})
+	leave()
 	if err != nil {
 		s.log.Debug("client negotiation failed", "remote", conn.RemoteAddr().String(), "err", err)
 		return
@@ -83,6 +92,7 @@ func (s *Server) serveClient(conn net.Conn) {
 		directed:  make(map[string]struct{}),
 		capsKnown: make(chan struct{}),
 	}
+	st.Reader.SetElementTimeout(st.Conn, lim.StanzaTimeout)
 	sess.ctx, sess.cancel = context.WithCancel(s.ctx)
 	defer sess.cancel()
 	overflow := (&wire.Error{Cond: stream.ResourceConstraint, Text: "too much data waiting for this client"}).Append(nil)
@@ -111,7 +121,7 @@ func (sess *session) run(bindResult []byte) {
 			s.log.Debug("write failed", "jid", sess.jid.String(), "err", err)
 		}
 		// The writer has stopped: unblock the reader too.
-		_ = sess.conn.SetReadDeadline(time.Now())
+		sess.r.Interrupt()
 	}()
 	s.log.Info("session started", "jid", sess.jid.String())
 

@@ -48,6 +48,8 @@ type Options struct {
 	MaxQueued    int
 	Roster       roster.Limits
 	Blocking     blocking.Limits
+	// Limits are the server's other limits; zero fields take the defaults.
+	Limits server.Limits
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -105,6 +107,7 @@ func Start(t testing.TB, o Options) *Server {
 		Domain:     o.Domain,
 		Accounts:   store,
 		MaxStanza:  o.MaxStanza,
+		Limits:     o.Limits,
 		MIXDomain:  o.MIXDomain,
 		NewMIX:     o.NewMIX,
 		Components: o.Components,

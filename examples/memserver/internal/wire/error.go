@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"errors"
+
 	"mellium.im/xmpp/stream"
 
 	"github.com/mixpam/mixpam/internal/xmlenc"
@@ -38,4 +40,14 @@ func (e *Error) Append(dst []byte) []byte {
 		dst = append(dst, `</text>`...)
 	}
 	return append(dst, `</stream:error>`...)
+}
+
+// TimeoutError returns the connection-timeout stream error (RFC 6120
+// §4.9.3.4) with text when err is a read or write timeout, else nil.
+func TimeoutError(err error, text string) *Error {
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Cond: stream.ConnectionTimeout, Text: text}
+	}
+	return nil
 }

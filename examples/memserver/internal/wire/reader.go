@@ -11,6 +11,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"sync/atomic"
+	"time"
 
 	"mellium.im/xmpp/stream"
 )
@@ -21,31 +23,87 @@ const NSStream = "http://etherx.jabber.org/streams"
 // errTooBig is returned by the byte reader once an element outgrows the limit.
 var errTooBig = errors.New("wire: element exceeds the size limit")
 
+// errTooManyAttrs is returned by the byte reader once a tag has more
+// attributes than the token limit.
+var errTooManyAttrs = errors.New("wire: tag has too many attributes")
+
 // ErrStreamEnd is returned by Reader.Next when the peer closed its stream
 // with </stream:stream>.
 var ErrStreamEnd = errors.New("wire: stream closed by peer")
 
-// Reader reads an XML stream. Each call to Header or Next may consume at most
-// the reader's limit in bytes, so a peer cannot make the server buffer more
-// than that for one element (RFC 6120 §13.12 item 4).
+// ErrInterrupted is returned by Reader.Next after Interrupt.
+var ErrInterrupted = errors.New("wire: reading interrupted")
+
+// Reader reads an XML stream, one top-level element at a time, within
+// Limits (RFC 6120 §13.12 item 4): the limits are checked token by token as
+// the element arrives, so a peer never makes the reader hold more than the
+// limits allow, whatever it sends. See docs/security.md.
 type Reader struct {
-	src   *limitReader
-	d     *xml.Decoder
-	limit int64
+	src *limitReader
+	d   *xml.Decoder
+	lim Limits
+
+	conn        Deadliner
+	elemTimeout time.Duration
+	interrupted atomic.Bool
 }
 
-// NewReader returns a Reader of r whose elements may be at most limit bytes
-// long, counting from the end of the previous element.
-func NewReader(r io.Reader, limit int64) *Reader {
-	rd := &Reader{limit: limit}
+// Deadliner is the part of a net.Conn that Reader needs to bound the time
+// a half-received element may take.
+type Deadliner interface {
+	SetReadDeadline(t time.Time) error
+}
+
+// NewReader returns a Reader of r whose elements must keep within lim;
+// zero fields of lim take the defaults (see Limits).
+func NewReader(r io.Reader, lim Limits) *Reader {
+	rd := &Reader{}
+	rd.SetLimits(lim)
 	rd.Reset(r)
 	return rd
+}
+
+// SetLimits changes the limits from the next element on: the c2s stream
+// widens them after authentication. Zero fields take the defaults.
+func (r *Reader) SetLimits(lim Limits) { r.lim = lim.withDefaults() }
+
+// SetElementTimeout makes Next fail with a connection-timeout stream error
+// when an element, once its first byte was read, is not complete within d:
+// a peer cannot hold a half-sent element, and the memory it takes, forever.
+// conn is the connection the reader reads (its read deadline is set while
+// an element arrives and cleared after). Zero d switches the timeout off.
+// Use it only when nothing else sets conn's read deadline; stop a blocked
+// Next with Interrupt.
+func (r *Reader) SetElementTimeout(conn Deadliner, d time.Duration) {
+	r.conn, r.elemTimeout = conn, d
+}
+
+// Interrupt makes a Next blocked on conn (see SetElementTimeout), and every
+// later one, return ErrInterrupted, even when Next is between setting and
+// clearing the element deadline. It may be called from any goroutine.
+func (r *Reader) Interrupt() {
+	r.interrupted.Store(true)
+	if r.conn != nil {
+		_ = r.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// setDeadline sets conn's read deadline unless interrupted: the flag is
+// checked after the deadline is set, and Interrupt sets the flag before
+// its own deadline, so an Interrupt is never undone.
+func (r *Reader) setDeadline(t time.Time) error {
+	_ = r.conn.SetReadDeadline(t)
+	if r.interrupted.Load() {
+		_ = r.conn.SetReadDeadline(time.Now())
+		return ErrInterrupted
+	}
+	return nil
 }
 
 // Reset makes the reader read a new stream from r, discarding anything
 // buffered: after STARTTLS, r is the TLS connection.
 func (r *Reader) Reset(src io.Reader) {
-	r.src = &limitReader{r: bufio.NewReader(src)}
+	r.src = &limitReader{r: bufio.NewReader(src), attrBudget: r.lim.Tokens}
 	r.Restart()
 }
 
@@ -93,9 +151,36 @@ func (r *Reader) Header() (Header, error) {
 // when the peer closes its stream, an *Error for protocol violations, and
 // other errors for a broken connection.
 func (r *Reader) Next() (Element, error) {
+	if r.interrupted.Load() {
+		return Element{}, ErrInterrupted
+	}
 	if err := r.skipSpace(); err != nil {
+		if r.interrupted.Load() {
+			return Element{}, ErrInterrupted
+		}
 		return Element{}, err
 	}
+	if r.conn != nil && r.elemTimeout > 0 {
+		if err := r.setDeadline(time.Now().Add(r.elemTimeout)); err != nil {
+			return Element{}, err
+		}
+		el, err := r.next()
+		if err != nil {
+			if r.interrupted.Load() {
+				return Element{}, ErrInterrupted
+			}
+			if se := TimeoutError(err, "the element was not completed in time"); se != nil {
+				return Element{}, se
+			}
+			return Element{}, err
+		}
+		return el, r.setDeadline(time.Time{})
+	}
+	return r.next()
+}
+
+// next reads the element whose '<' is next.
+func (r *Reader) next() (Element, error) {
 	// skipSpace left '<' next, so the token is markup, never text.
 	tok, err := r.d.Token()
 	if err != nil {
@@ -129,28 +214,49 @@ func (r *Reader) skipSpace() error {
 			_, _ = r.src.r.ReadByte()
 			continue
 		case '<':
-			r.src.allow(r.limit)
+			r.src.allow(r.lim.Bytes, r.lim.Tokens)
 			return nil
 		}
 		return &Error{Cond: stream.NotWellFormed, Text: "text where an element must start"}
 	}
 }
 
-// element reads the rest of the element that start opened.
+// element reads the rest of the element that start opened, checking the
+// depth and token limits at each token, before keeping it: the decoder
+// holds one token and one entry per open element, so both stay within the
+// limits too.
 func (r *Reader) element(start xml.StartElement) (Element, error) {
 	el := Element{Start: start.Copy()}
+	tokens := 1 + len(start.Attr)
+	if err := r.lim.checkTokens(tokens); err != nil {
+		return Element{}, err
+	}
 	for depth := 1; ; {
 		tok, err := r.d.Token()
 		if err != nil {
 			return Element{}, r.readErr(err)
 		}
+		tokens++
 		switch t := tok.(type) {
 		case xml.StartElement:
+			depth++
+			tokens += len(t.Attr)
+			if err := r.lim.checkDepth(depth); err != nil {
+				return Element{}, err
+			}
+			if err := r.lim.checkTokens(tokens); err != nil {
+				return Element{}, err
+			}
 			if err := uniqueAttrs(t); err != nil {
 				return Element{}, err
 			}
-			depth++
 			el.Inner = append(el.Inner, t.Copy())
+			continue
+		}
+		if err := r.lim.checkTokens(tokens); err != nil {
+			return Element{}, err
+		}
+		switch t := tok.(type) {
 		case xml.EndElement:
 			depth--
 			if depth == 0 {
@@ -173,6 +279,8 @@ func (r *Reader) readErr(err error) error {
 	switch {
 	case errors.Is(err, errTooBig) || errors.Is(r.src.err, errTooBig):
 		return &Error{Cond: stream.PolicyViolation, Text: "stanza too large"}
+	case errors.Is(err, errTooManyAttrs) || errors.Is(r.src.err, errTooManyAttrs):
+		return r.lim.checkTokens(r.lim.Tokens + 1)
 	case r.src.err != nil:
 		// The connection failed or closed; the decoder's complaint is a
 		// consequence.
@@ -228,16 +336,22 @@ func isSpace(b []byte) bool {
 
 // limitReader is the io.ByteReader the decoder reads from (so the decoder
 // adds no buffering of its own and every byte it consumes is counted). It
-// fails once more bytes than allowed have been read since the last allow.
+// fails once more bytes than allowed have been read since the last allow,
+// and once a tag has more attributes than allowed: the decoder builds a
+// whole start tag before returning it, so this is where a tag with
+// thousands of attributes is stopped before it is built.
 type limitReader struct {
-	r      *bufio.Reader
-	budget int64
-	err    error // the last error returned, for readErr
+	r          *bufio.Reader
+	budget     int64
+	attrBudget int  // attributes allowed in one tag
+	attrs      int  // attributes seen in the current tag
+	scan       scan // where the bytes read so far end
+	err        error
 }
 
-func (l *limitReader) allow(n int64) { l.budget = n }
+func (l *limitReader) allow(n int64, attrs int) { l.budget, l.attrBudget = n, attrs }
 
-// ReadByte implements io.ByteReader, counting against the budget.
+// ReadByte implements io.ByteReader, counting against the budgets.
 func (l *limitReader) ReadByte() (byte, error) {
 	if l.budget <= 0 {
 		l.err = errTooBig
@@ -249,23 +363,104 @@ func (l *limitReader) ReadByte() (byte, error) {
 		return 0, err
 	}
 	l.budget--
+	if l.scan.step(b, &l.attrs) && l.attrs > l.attrBudget {
+		l.err = errTooManyAttrs
+		return 0, errTooManyAttrs
+	}
 	return b, nil
 }
 
-// Read is never used by xml.Decoder on an io.ByteReader, but keeps the
-// limit if anything else reads.
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.budget <= 0 {
-		l.err = errTooBig
-		return 0, errTooBig
+// Read is never used by xml.Decoder on an io.ByteReader; it exists for
+// io.Reader and refuses, so nothing can bypass the budgets.
+func (l *limitReader) Read([]byte) (int, error) {
+	return 0, errors.New("wire: limitReader is read byte by byte")
+}
+
+// scan is the state of a minimal lexer that finds attributes in tags: an
+// attribute is the '=' of name="value" outside quotes. CDATA sections are
+// skipped; comments, processing instructions and declarations are skipped
+// up to their first '>' (the decoder refuses them anyway, except the XML
+// declaration, which has no '>' inside).
+type scan struct {
+	state   scanState
+	quote   byte // the closing quote while in an attribute value
+	matched int  // bytes of "[CDATA[" or of "]]>" matched so far
+}
+
+type scanState uint8
+
+const (
+	scanText  scanState = iota // character data
+	scanOpen                   // after '<'
+	scanBang                   // after "<!", matching "[CDATA["
+	scanTag                    // inside a start or end tag
+	scanValue                  // inside a quoted attribute value
+	scanCDATA                  // inside a CDATA section
+	scanOther                  // inside a comment, PI or declaration
+)
+
+const cdataOpen, cdataClose = "[CDATA[", "]]>"
+
+// step advances the lexer by b and reports whether it counted an
+// attribute in *attrs (reset to zero at each tag).
+func (s *scan) step(b byte, attrs *int) bool {
+	switch s.state {
+	case scanText:
+		if b == '<' {
+			s.state = scanOpen
+		}
+	case scanOpen:
+		switch b {
+		case '!':
+			s.state, s.matched = scanBang, 0
+		case '?':
+			s.state = scanOther
+		default:
+			s.state, *attrs = scanTag, 0
+		}
+	case scanBang:
+		switch {
+		case b == cdataOpen[s.matched]:
+			s.matched++
+			if s.matched == len(cdataOpen) {
+				s.state, s.matched = scanCDATA, 0
+			}
+		case b == '>':
+			s.state = scanText
+		default:
+			s.state = scanOther
+		}
+	case scanTag:
+		switch b {
+		case '"', '\'':
+			s.state, s.quote = scanValue, b
+		case '=':
+			*attrs++
+			return true
+		case '>':
+			s.state = scanText
+		}
+	case scanValue:
+		if b == s.quote {
+			s.state = scanTag
+		}
+	case scanCDATA:
+		switch {
+		case b == cdataClose[s.matched]:
+			s.matched++
+			if s.matched == len(cdataClose) {
+				s.state, s.matched = scanText, 0
+			}
+		case b == ']':
+			// Only after "]]": "]]]>" still ends the section.
+			s.matched = 2
+		default:
+			s.matched = 0
+		}
+	case scanOther:
+		if b == '>' {
+			s.state = scanText
+		}
 	}
-	if int64(len(p)) > l.budget {
-		p = p[:l.budget]
-	}
-	n, err := l.r.Read(p)
-	l.budget -= int64(n)
-	if err != nil {
-		l.err = err
-	}
-	return n, err
+	return false
 }

@@ -19,7 +19,7 @@ const shortHeader = `<stream:stream xmlns='jabber:client' xmlns:stream='http://e
 const header = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0' xml:lang='en'>`
 
 func TestHeader(t *testing.T) {
-	r := wire.NewReader(strings.NewReader(header), 1024)
+	r := wire.NewReader(strings.NewReader(header), wire.Limits{Bytes: 1024})
 	h, err := r.Header()
 	require.NoError(t, err)
 	require.Equal(t, wire.Header{NS: "jabber:client", To: "localhost", Version: "1.0", Lang: "en"}, h)
@@ -53,7 +53,7 @@ func TestNext(t *testing.T) {
 		{"namespaced child", "<iq type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq></stream:stream>", 1024, []string{`<iq type="get" id="1"><ping xmlns="urn:xmpp:ping"></ping></iq>`}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := wire.NewReader(strings.NewReader(shortHeader+tc.input), tc.limit)
+			r := wire.NewReader(strings.NewReader(shortHeader+tc.input), wire.Limits{Bytes: tc.limit})
 			_, err := r.Header()
 			require.NoError(t, err)
 			var got []string
