@@ -88,7 +88,7 @@ func (m *MemSessions) SetMIXCapable(_ context.Context, session jid.JID, capable 
 
 // SetAnnotate implements FlagSetter.
 func (m *MemSessions) SetAnnotate(_ context.Context, session jid.JID, annotate bool) error {
-	return m.update(session, func(r *Resource) { r.Annotate = annotate })
+	return m.update(session, func(r *Resource) { r.Annotate, r.Interested = annotate, true })
 }
 
 // SetPresence records a session's broadcast presence: available with the

@@ -89,15 +89,20 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 }
 
 // mixpamRoutes registers the mixpam IQ handlers for accounts' bare JIDs.
-// Every one routes its own answer through the server's router.
+// Every one routes its own answer through the server's router, and every
+// one checks itself that the request comes from the account's own resources
+// and answers forbidden otherwise (RFC 6120 §8.3.3.5; RFC 6121 §2.1.5,
+// XEP-0405 §2.6, XEP-0313 §4, XEP-0191): the routes are not owner-only, so
+// that the handler's forbidden reaches the requester instead of the
+// service-unavailable of an unserved payload.
 func (s *Server) mixpamRoutes(account map[xml.Name]iqRoute) {
 	m := s.mp
-	account[xml.Name{Space: ns.Roster, Local: "query"}] = iqRoute{fn: s.answered(m.roster.HandleIQ), ownerOnly: true}
-	account[xml.Name{Space: ns.PAM, Local: "client-join"}] = iqRoute{fn: s.answered(m.join.HandleIQ), ownerOnly: true}
-	account[xml.Name{Space: ns.PAM, Local: "client-leave"}] = iqRoute{fn: s.answered(m.join.HandleIQ), ownerOnly: true}
-	account[xml.Name{Space: archive.NSMAM, Local: "query"}] = iqRoute{fn: s.answered(m.mam.HandleIQ), ownerOnly: true}
+	account[xml.Name{Space: ns.Roster, Local: "query"}] = iqRoute{fn: s.answered(m.roster.HandleIQ)}
+	account[xml.Name{Space: ns.PAM, Local: "client-join"}] = iqRoute{fn: s.answered(m.join.HandleIQ)}
+	account[xml.Name{Space: ns.PAM, Local: "client-leave"}] = iqRoute{fn: s.answered(m.join.HandleIQ)}
+	account[xml.Name{Space: archive.NSMAM, Local: "query"}] = iqRoute{fn: s.answered(m.mam.HandleIQ)}
 	for _, local := range []string{"blocklist", "block", "unblock"} {
-		account[xml.Name{Space: blocking.NS, Local: local}] = iqRoute{fn: s.answered(m.block.HandleIQ), ownerOnly: true}
+		account[xml.Name{Space: blocking.NS, Local: local}] = iqRoute{fn: s.answered(m.block.HandleIQ)}
 	}
 	account[xml.Name{Space: nsDiscoInfo, Local: "query"}] = iqRoute{fn: s.answered(m.account.HandleIQ)}
 }

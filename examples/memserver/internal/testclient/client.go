@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -56,6 +57,8 @@ type loginConfig struct {
 	mechanism   sasl.Mechanism
 	password    string
 	noPresence  bool
+	noRoster    bool
+	annotate    bool
 	silentDisco bool
 }
 
@@ -80,6 +83,15 @@ func Password(pw string) LoginOption { return func(c *loginConfig) { c.password 
 
 // NoPresence leaves out the initial presence Login sends otherwise.
 func NoPresence() LoginOption { return func(c *loginConfig) { c.noPresence = true } }
+
+// NoRoster leaves out the roster get that Login sends otherwise before the
+// initial presence, as RFC 6121 §2.2 recommends: the client is then not an
+// interested resource (§2.1.6) and gets no roster pushes.
+func NoRoster() LoginOption { return func(c *loginConfig) { c.noRoster = true } }
+
+// AnnotatedRoster makes Login's roster get ask for channel annotations
+// (XEP-0405 §2.10).
+func AnnotatedRoster() LoginOption { return func(c *loginConfig) { c.annotate = true } }
 
 // Dial logs in name and returns the client, or the negotiation error.
 func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*Client, error) {
@@ -122,6 +134,12 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 		defer close(c.served)
 		c.serveErr = sess.Serve(xmpp.HandlerFunc(c.handle))
 	}()
+	if !cfg.noRoster {
+		if err := c.getRoster(ctx, cfg.annotate); err != nil {
+			_ = c.close()
+			return nil, err
+		}
+	}
 	if !cfg.noPresence {
 		if err := sess.Send(context.Background(), stanza.Presence{}.Wrap(nil)); err != nil {
 			_ = c.close()
@@ -129,6 +147,27 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 		}
 	}
 	return c, nil
+}
+
+// getRoster requests the roster and waits for the answer, which it takes
+// out of the inbox.
+func (c *Client) getRoster(ctx context.Context, annotate bool) error {
+	id := "roster-" + randomID()
+	q := `<query xmlns="jabber:iq:roster"/>`
+	if annotate {
+		q = `<query xmlns="jabber:iq:roster"><annotate xmlns="urn:xmpp:mix:roster:0"/></query>`
+	}
+	if err := c.Session.Send(context.Background(), xml.NewDecoder(strings.NewReader(`<iq type="get" id="`+id+`">`+q+`</iq>`))); err != nil {
+		return err
+	}
+	wait := Timeout
+	if d, ok := ctx.Deadline(); ok {
+		wait = time.Until(d)
+	}
+	if p, ok := c.wait(wait, ByID(id)); !ok || p.Type != "result" {
+		return errors.New("testclient: no roster result for " + c.JID.String())
+	}
+	return nil
 }
 
 // Login is Dial that fails the test on error and closes the client when the
