@@ -168,8 +168,8 @@ func (s *Server) clientPresence(ctx context.Context, from jid.JID, p packet.Pack
 
 // clientCaps finds out whether a client is MIX capable (XEP-0405 §2.1) when
 // its XEP-0115 caps change, or on its first presence: from the resolver's
-// cache, or by asking the client with disco#info (XEP-0369 §6.7). Asking
-// means waiting for the client, so it runs on a goroutine of its own, one
+// cache, at once, or by asking the client with disco#info (XEP-0369 §6.7).
+// Asking means waiting for the client, so it runs on a goroutine of its own, one
 // per session at most however often the caps change: it loops until it has
 // resolved the newest caps. When the client turns out MIX capable, its
 // current presence goes to the presence handler again, which then brings
@@ -187,9 +187,23 @@ func (s *Server) clientCaps(sess *session, p packet.Packet) {
 		sess.capsBusy = true
 	}
 	sess.mu.Unlock()
-	if start {
-		s.goConn(func() { s.resolveCaps(sess) })
+	if !start {
+		return
 	}
+	if capable, ok := s.mp.resolver.Cached(c); ok {
+		// Known caps take effect at once, before the client's next
+		// stanza: channel traffic reaches it right after this presence,
+		// which goes on to the channels with the capability set.
+		if err := s.sessions.SetMIXCapable(sess.ctx, sess.jid, capable); err != nil {
+			s.log.Debug("MIX capability not recorded", "client", sess.jid.String(), "err", err)
+		}
+		sess.capsOnce.Do(func() { close(sess.capsKnown) })
+		sess.mu.Lock()
+		sess.capsBusy = false
+		sess.mu.Unlock()
+		return
+	}
+	s.goConn(func() { s.resolveCaps(sess) })
 }
 
 // resolveCaps resolves the session's caps until they stop changing.

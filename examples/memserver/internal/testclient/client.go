@@ -15,9 +15,10 @@ import (
 	"mellium.im/sasl"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
+	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/jid"
-	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
 	"github.com/mixpam/mixpam/internal/ns"
 )
@@ -36,7 +37,8 @@ type Client struct {
 	Session *xmpp.Session
 
 	features    []string
-	silentDisco bool // leave disco#info queries unanswered
+	caps        string // the XEP-0115 <c/> element of its presence, "" for none
+	silentDisco bool   // leave disco#info queries unanswered
 
 	mu      sync.Mutex
 	inbox   []packet.Packet
@@ -57,6 +59,7 @@ type loginConfig struct {
 	mechanism   sasl.Mechanism
 	password    string
 	noPresence  bool
+	caps        bool
 	noRoster    bool
 	annotate    bool
 	silentDisco bool
@@ -83,6 +86,17 @@ func Password(pw string) LoginOption { return func(c *loginConfig) { c.password 
 
 // NoPresence leaves out the initial presence Login sends otherwise.
 func NoPresence() LoginOption { return func(c *loginConfig) { c.noPresence = true } }
+
+// WithCaps makes the client advertise XEP-0115 entity capabilities, with a
+// verification string computed from its disco#info, in its initial
+// presence; Caps returns the element for the presence a test sends.
+func WithCaps() LoginOption { return func(c *loginConfig) { c.caps = true } }
+
+// Feature adds a feature to the client's disco#info (and so changes its
+// caps verification string).
+func Feature(f string) LoginOption {
+	return func(c *loginConfig) { c.features = append(c.features, f) }
+}
 
 // NoRoster leaves out the roster get that Login sends otherwise before the
 // initial presence, as RFC 6121 §2.2 recommends: the client is then not an
@@ -120,6 +134,13 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 		changed:     make(chan struct{}),
 		served:      make(chan struct{}),
 	}
+	if cfg.caps {
+		var err error
+		if c.caps, err = c.capsElement(); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+	}
 	origin := s.JID(name)
 	sess, err := xmpp.NewSession(context.WithoutCancel(ctx), s.Domain(), origin, conn, state, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
 		return xmpp.StreamConfig{Features: features, TeeIn: &c.received}
@@ -141,7 +162,7 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 		}
 	}
 	if !cfg.noPresence {
-		if err := sess.Send(context.Background(), stanza.Presence{}.Wrap(nil)); err != nil {
+		if err := sess.Send(context.Background(), xml.NewDecoder(strings.NewReader("<presence>"+c.caps+"</presence>"))); err != nil {
 			_ = c.close()
 			return nil, err
 		}
@@ -193,8 +214,9 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 			switch name {
 			case xml.Name{Space: "http://jabber.org/protocol/disco#info", Local: "query"}:
 				if !c.silentDisco {
-					_, err := xmlstream.Copy(t, p.IQ().Result(c.info()))
-					return err
+					if _, err := xmlstream.Copy(t, p.IQ().Result(c.info(queryNode(p)))); err != nil {
+						return err
+					}
 				}
 			case xml.Name{Space: ns.Roster, Local: "query"}:
 				if _, err := xmlstream.Copy(t, p.IQ().Result(nil)); err != nil {
@@ -211,10 +233,62 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 	return nil
 }
 
-// info renders the client's disco#info query.
-func (c *Client) info() xml.TokenReader {
+// capsNode is the XEP-0115 node of the test client software.
+const capsNode = "https://mixpam.example/testclient"
+
+// capsElement returns the XEP-0115 <c/> element for the client's
+// disco#info.
+func (c *Client) capsElement() (string, error) {
+	ver, err := disco.VerificationString(disco.Info{
+		Identities: []info.Identity{{Category: "client", Type: "pc"}},
+		Features:   c.features,
+	}, "sha-1")
+	if err != nil {
+		return "", err
+	}
+	return `<c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="` + capsNode + `" ver="` + ver + `"/>`, nil
+}
+
+// Caps returns the XEP-0115 <c/> element the client puts in its presence
+// (see WithCaps), or "" when it advertises no caps.
+func (c *Client) Caps() string { return c.caps }
+
+// Drain takes every received stanza out of the inbox and returns them.
+func (c *Client) Drain() []packet.Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.inbox
+	c.inbox = nil
+	return out
+}
+
+// queryNode returns the node attribute of a request's query.
+func queryNode(p packet.Packet) string {
+	r := p.Payload()
+	for {
+		tok, err := r.Token()
+		if err != nil {
+			return ""
+		}
+		if s, ok := tok.(xml.StartElement); ok {
+			for _, a := range s.Attr {
+				if a.Name.Local == "node" {
+					return a.Value
+				}
+			}
+			return ""
+		}
+	}
+}
+
+// info renders the client's disco#info query, for node (XEP-0115 §6.2).
+func (c *Client) info(node string) xml.TokenReader {
 	var b strings.Builder
-	b.WriteString(`<query xmlns="http://jabber.org/protocol/disco#info"><identity category="client" type="pc"/>`)
+	b.WriteString(`<query xmlns="http://jabber.org/protocol/disco#info"`)
+	if node != "" {
+		b.WriteString(` node="` + node + `"`)
+	}
+	b.WriteString(`><identity category="client" type="pc"/>`)
 	for _, f := range c.features {
 		b.WriteString(`<feature var="` + f + `"/>`)
 	}
