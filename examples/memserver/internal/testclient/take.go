@@ -1,6 +1,10 @@
 package testclient
 
-import "github.com/mixpam/mixpam/examples/memserver/internal/packet"
+import (
+	"time"
+
+	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
+)
 
 // TakeAll takes every stanza received so far that match accepts out of the
 // inbox and returns them in the order they arrived. After a Ping barrier
@@ -22,3 +26,14 @@ func (c *Client) TakeAll(match func(packet.Packet) bool) []packet.Packet {
 	c.inbox = kept
 	return taken
 }
+
+// Wait waits up to d for the first received stanza, not yet taken, that
+// match accepts, takes it out of the inbox and returns it; ok is false when
+// none came. Unlike Expect it leaves failing to the caller.
+func (c *Client) Wait(d time.Duration, match func(packet.Packet) bool) (p packet.Packet, ok bool) {
+	return c.wait(d, match)
+}
+
+// Inbox returns the stanzas received and not yet taken, one a line, for
+// failure messages.
+func (c *Client) Inbox() string { return c.dump() }
