@@ -78,19 +78,42 @@ type fanOutNopArchive struct{}
 
 func (fanOutNopArchive) Append(context.Context, jid.JID, archive.Record) error { return nil }
 
+// fanOutSharedList lists the same resources to every caller without
+// copying them, as host.MemSessions did before its Resources returned a
+// copy: BenchmarkFanOut's mixpam-shared-list measures the fan-out without
+// the cost of that copy.
+type fanOutSharedList []host.Resource
+
+func (l fanOutSharedList) Resources(context.Context, jid.JID) ([]host.Resource, error) {
+	return l, nil
+}
+
 // newFanOutBench returns a FanOut for the user with n MIX-capable resources
 // (plus one that is not), whose resources have realistic 36-byte names, in
 // a host.MemSessions.
 func newFanOutBench(tb testing.TB, n int, store ArchiveAppender) *FanOut {
+	return newFanOutBenchSessions(tb, n, store, false)
+}
+
+// newFanOutBenchSessions is newFanOutBench, with the resources in a
+// fanOutSharedList when shared is set.
+func newFanOutBenchSessions(tb testing.TB, n int, store ArchiveAppender, shared bool) *FanOut {
 	tb.Helper()
 	rst := roster.NewMemStore()
 	_, err := rst.Put(context.Background(), fanOutUser, roster.Item{JID: fanOutChannel, Subscription: roster.From, Channel: true})
 	require.NoError(tb, err)
-	sessions := host.NewMemSessions()
+	mem := host.NewMemSessions()
+	var list fanOutSharedList
 	for i := range n + 1 {
 		j, err := fanOutUser.WithResource(fmt.Sprintf("Conversations.%022d", i))
 		require.NoError(tb, err)
-		sessions.Add(host.Resource{JID: j, MIXCapable: i < n, Available: true})
+		r := host.Resource{JID: j, MIXCapable: i < n, Available: true}
+		mem.Add(r)
+		list = append(list, r)
+	}
+	var sessions host.Sessions = mem
+	if shared {
+		sessions = list
 	}
 	f, err := NewFanOut(FanOutConfig{Sessions: sessions, Router: fanOutDiscard{}, Roster: rst, Archive: store})
 	require.NoError(tb, err)
@@ -101,12 +124,25 @@ func newFanOutBench(tb testing.TB, n int, store ArchiveAppender) *FanOut {
 // copying the same stanza N times (the floor: any delivery copies the bytes
 // at least once). The archive keeps nothing, so that only the fan-out is
 // measured; BenchmarkFanOutMessage includes a real store. Sessions are
-// listed from a host.MemSessions.
+// listed from a host.MemSessions, which copies the list for every call;
+// mixpam-shared-list lists them without a copy, to measure what the copy
+// costs.
 func BenchmarkFanOut(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{1, 2, 10, 100} {
 		b.Run(fmt.Sprintf("N=%d/mixpam", n), func(b *testing.B) {
 			f := newFanOutBench(b, n, fanOutNopArchive{})
+			replay := newFanOutReplay(b, fanOutTypical)
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := f.ServeMessage(ctx, replay.start, replay.rewind())
+				if err != nil || res.Delivered != n {
+					b.Fatal(res, err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("N=%d/mixpam-shared-list", n), func(b *testing.B) {
+			f := newFanOutBenchSessions(b, n, fanOutNopArchive{}, true)
 			replay := newFanOutReplay(b, fanOutTypical)
 			b.ReportAllocs()
 			for b.Loop() {
