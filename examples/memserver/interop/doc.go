@@ -33,5 +33,12 @@
 //     offline, in one page and paged with RSM (§2.11, XEP-0313, XEP-0059);
 //   - channel presence both ways (XEP-0405 §2.9.1–2.9.4, XEP-0403);
 //   - blocking one channel participant by its encoded JID (XEP-0405 §2.12,
-//     XEP-0191).
+//     XEP-0191);
+//   - clients in the orders real clients use (slix/clients.py): a join
+//     before any presence, a client that never sends presence nor gets the
+//     roster, a negative priority, participants-node notifications to a
+//     bare JID none of whose clients may take them, a client-join sent to
+//     another user's account (forbidden), a client that comes and goes
+//     while channel traffic flows, and roster pushes only to the clients
+//     that requested the roster (RFC 6121 §2.1.6).
 package interop
