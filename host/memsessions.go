@@ -60,10 +60,16 @@ func (m *MemSessions) Remove(session jid.JID) bool {
 }
 
 // Resources implements Sessions. It returns a copy of the user's list.
-func (m *MemSessions) Resources(_ context.Context, user jid.JID) ([]Resource, error) {
+func (m *MemSessions) Resources(ctx context.Context, user jid.JID) ([]Resource, error) {
+	return m.AppendResources(ctx, nil, user)
+}
+
+// AppendResources implements ResourceAppender: it appends a copy of the
+// user's list to dst.
+func (m *MemSessions) AppendResources(_ context.Context, dst []Resource, user jid.JID) ([]Resource, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return slices.Clone(m.users[user.Bare().String()]), nil
+	return append(dst, m.users[user.Bare().String()]...), nil
 }
 
 // Resource returns the session with the given full JID.

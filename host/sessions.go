@@ -42,6 +42,18 @@ type Sessions interface {
 	Resources(ctx context.Context, user jid.JID) ([]Resource, error)
 }
 
+// ResourceAppender is what a Sessions may implement as well, for callers
+// that list resources for every message (the groupchat fan-out,
+// pam.FanOut): AppendResources appends user's online resources, in the
+// order Resources gives, to dst and returns the extended slice. The caller
+// owns dst and the result, as with Resources; a dst with room enough makes
+// the listing free of allocation, where Resources allocates a copy per
+// call (docs/performance.md measures both). It must neither change dst's
+// elements before len(dst) nor keep dst.
+type ResourceAppender interface {
+	AppendResources(ctx context.Context, dst []Resource, user jid.JID) ([]Resource, error)
+}
+
 // FlagSetter records the per-session facts that mixpam's handlers learn: MIX
 // capability (from disco or caps) and the roster request. SetAnnotate is
 // called for every roster get the session makes: it records whether the get

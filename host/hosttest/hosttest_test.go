@@ -117,6 +117,10 @@ func TestKitFailsOnBrokenSessions(t *testing.T) {
 			s := &sharedSessions{users: make(map[string][]host.Resource)}
 			return SessionsHarness{Sessions: s, Online: s.online, Offline: s.offline}
 		}, []string{"CallerOwnsSlice"}},
+		{"AppendResources shares the registry's list", func() SessionsHarness {
+			s := &sharedAppender{sharedSessions{users: make(map[string][]host.Resource)}}
+			return SessionsHarness{Sessions: s, Online: s.online, Offline: s.offline}
+		}, []string{"CallerOwnsSlice"}},
 		{"roster get does not make the session interested", func() SessionsHarness {
 			m := host.NewMemSessions()
 			h := memSessionsHarness(m)
@@ -498,4 +502,23 @@ func (s *sharedSessions) SetAnnotate(_ context.Context, session jid.JID, annotat
 		list[i].Annotate, list[i].Interested = annotate, true
 		return list
 	})
+}
+
+// sharedAppender copies in Resources but, in AppendResources, hands out
+// the registry's own list when dst is empty, as an appender that skips the
+// append when it has nothing to append to would.
+type sharedAppender struct{ sharedSessions }
+
+func (s *sharedAppender) Resources(ctx context.Context, user jid.JID) ([]host.Resource, error) {
+	return s.AppendResources(ctx, make([]host.Resource, 0, 1), user)
+}
+
+func (s *sharedAppender) AppendResources(_ context.Context, dst []host.Resource, user jid.JID) ([]host.Resource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.users[user.Bare().String()]
+	if dst == nil {
+		return list, nil
+	}
+	return append(dst, list...), nil
 }

@@ -251,7 +251,8 @@ func testSnapshotStable(t kit.T, h SessionsHarness) {
 // testCallerOwnsSlice changes a slice returned by Resources in every way a
 // caller may (filtering it in place, changing and zeroing its elements) and
 // checks that the registry did not change: a registry that hands out memory
-// it keeps would now list other sessions or lose flags.
+// it keeps would now list other sessions or lose flags. A registry that is
+// also a host.ResourceAppender gets the same check for AppendResources.
 func testCallerOwnsSlice(t kit.T, h SessionsHarness) {
 	ctx := t.Context()
 	online(t, h, hag66Laptop, hag66Phone, hag66Other)
@@ -282,6 +283,39 @@ func testCallerOwnsSlice(t kit.T, h SessionsHarness) {
 		want = resources(t, h, hag66)
 	}
 	require.Empty(t, resources(t, h, hag01Laptop.Bare()), "Resources of another user after a caller wrote its JID into a returned slice")
+	if a, ok := h.Sessions.(host.ResourceAppender); ok {
+		testAppenderOwned(t, h, a, want)
+	}
+}
+
+// testAppenderOwned checks a host.ResourceAppender the way
+// testCallerOwnsSlice checks Resources: it appends after what dst holds,
+// without touching it, and what it returns belongs to the caller, whether
+// dst was nil, empty or had room.
+func testAppenderOwned(t kit.T, h SessionsHarness, a host.ResourceAppender, want []host.Resource) {
+	ctx := t.Context()
+	prefix := host.Resource{JID: hag01Laptop, Priority: 7}
+	for _, dst := range []struct {
+		name string
+		dst  []host.Resource
+	}{
+		{"nil", nil},
+		{"empty with room", make([]host.Resource, 0, 8)},
+		{"holding one resource", append(make([]host.Resource, 0, 8), prefix)},
+	} {
+		n := len(dst.dst)
+		got, err := a.AppendResources(ctx, dst.dst, hag66)
+		require.NoError(t, err)
+		if n > 0 {
+			require.Equal(t, dst.dst, got[:n], "AppendResources changed what dst (%s) held", dst.name)
+		}
+		require.Equal(t, want, got[n:], "AppendResources to dst (%s) against Resources", dst.name)
+		clear(got)
+		require.Equal(t, want, resources(t, h, hag66), "Resources after the slice AppendResources returned (dst %s) was zeroed", dst.name)
+		again, err := a.AppendResources(ctx, nil, hag66)
+		require.NoError(t, err)
+		require.Equal(t, want, again, "AppendResources after the slice it returned (dst %s) was zeroed", dst.name)
+	}
 }
 
 // testInterested checks that a roster get (SetAnnotate, with or without
