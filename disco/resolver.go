@@ -181,6 +181,22 @@ func (r *Resolver) MIXCapable(ctx context.Context, client jid.JID, c Caps) (bool
 	return a.capable, err
 }
 
+// Cached reports the answer cached for c without querying anyone: whether a
+// client advertising c supports MIX, and ok when c's verification string
+// was verified before. A host can apply a cached answer at once, in order
+// with the client's stanzas, so that channel traffic reaches the client
+// right after its presence, and call Update (which may wait for the client)
+// only when ok is false.
+func (r *Resolver) Cached(c Caps) (capable, ok bool) {
+	key, cacheable := cacheKey(c)
+	if !cacheable {
+		return false, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cache.get(key)
+}
+
 // lead runs the query that f shares and ends f, whatever happens.
 func (r *Resolver) lead(ctx context.Context, key string, f *flight, client jid.JID, c Caps) (a answer, err error) {
 	defer func() {

@@ -143,6 +143,8 @@ func TestResolverCacheHitAvoidsQuery(t *testing.T) {
 		"romeo@montague.lit/orchard": {body: plainBody},
 	})
 	r := newResolver(t, disco.ResolverConfig{Exchanger: n})
+	_, cached := r.Cached(capsFor(t, mixBody))
+	require.False(t, cached, "Cached before any query")
 	for _, step := range []struct {
 		client  string
 		caps    disco.Caps
@@ -159,6 +161,10 @@ func TestResolverCacheHitAvoidsQuery(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, step.capable, capable, step.client)
 		require.Equal(t, step.queries, n.count(), step.client)
+		capable, cached := r.Cached(step.caps)
+		require.True(t, cached, "Cached after a verified answer for %s", step.client)
+		require.Equal(t, step.capable, capable, "Cached for %s", step.client)
+		require.Equal(t, step.queries, n.count(), "Cached queries nobody")
 	}
 }
 
@@ -221,6 +227,8 @@ func TestResolverNotCached(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, tc.capable, capable)
 				require.Equal(t, i, n.count(), "every lookup queries")
+				_, cached := r.Cached(tc.caps)
+				require.False(t, cached, "Cached of an answer that did not verify")
 			}
 		})
 	}

@@ -8,10 +8,10 @@ import (
 	"mellium.im/xmpp/jid"
 )
 
-// MemSessions is an in-memory Sessions and FlagSetter. Every change copies
-// the user's resource list, so that Resources can hand out the list itself:
-// reads, which the fan-out makes for every message, are far more frequent
-// than changes. The host calls Add
+// MemSessions is an in-memory Sessions and FlagSetter. Resources hands
+// every caller a copy of the user's list, which the caller owns: nothing a
+// caller does with it reaches the registry (docs/performance.md measures
+// the copy against the groupchat fan-out). The host calls Add
 // when a session binds a resource, Remove when it ends, and SetPresence when
 // it sends available or unavailable presence. It is safe for concurrent use;
 // the zero value is not usable: call NewMemSessions.
@@ -33,13 +33,10 @@ func (m *MemSessions) Add(r Resource) {
 	bare := r.JID.Bare().String()
 	list := m.users[bare]
 	if i := m.index(list, r.JID); i >= 0 {
-		list = slices.Clone(list)
 		list[i] = r
-		m.users[bare] = list
 		return
 	}
-	// A new backing array: slices handed out by Resources never change.
-	m.users[bare] = append(slices.Clip(list), r)
+	m.users[bare] = append(list, r)
 }
 
 // Remove unregisters the session with the given full JID and reports whether
@@ -53,7 +50,7 @@ func (m *MemSessions) Remove(session jid.JID) bool {
 	if i < 0 {
 		return false
 	}
-	list = slices.Delete(slices.Clone(list), i, i+1)
+	list = slices.Delete(list, i, i+1)
 	if len(list) == 0 {
 		delete(m.users, bare)
 	} else {
@@ -62,12 +59,17 @@ func (m *MemSessions) Remove(session jid.JID) bool {
 	return true
 }
 
-// Resources implements Sessions. It returns the registry's own
-// copy-on-write slice, without copying: every change makes a new one.
-func (m *MemSessions) Resources(_ context.Context, user jid.JID) ([]Resource, error) {
+// Resources implements Sessions. It returns a copy of the user's list.
+func (m *MemSessions) Resources(ctx context.Context, user jid.JID) ([]Resource, error) {
+	return m.AppendResources(ctx, nil, user)
+}
+
+// AppendResources implements ResourceAppender: it appends a copy of the
+// user's list to dst.
+func (m *MemSessions) AppendResources(_ context.Context, dst []Resource, user jid.JID) ([]Resource, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.users[user.Bare().String()], nil
+	return append(dst, m.users[user.Bare().String()]...), nil
 }
 
 // Resource returns the session with the given full JID.
@@ -86,9 +88,9 @@ func (m *MemSessions) SetMIXCapable(_ context.Context, session jid.JID, capable 
 	return m.update(session, func(r *Resource) { r.MIXCapable = capable })
 }
 
-// SetAnnotate implements FlagSetter.
+// SetAnnotate implements FlagSetter: it sets Annotate, and Interested.
 func (m *MemSessions) SetAnnotate(_ context.Context, session jid.JID, annotate bool) error {
-	return m.update(session, func(r *Resource) { r.Annotate = annotate })
+	return m.update(session, func(r *Resource) { r.Annotate, r.Interested = annotate, true })
 }
 
 // SetPresence records a session's broadcast presence: available with the
@@ -109,9 +111,7 @@ func (m *MemSessions) update(session jid.JID, f func(*Resource)) error {
 	if i < 0 {
 		return ErrNoSession
 	}
-	list = slices.Clone(list)
 	f(&list[i])
-	m.users[bare] = list
 	return nil
 }
 

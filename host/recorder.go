@@ -33,7 +33,8 @@ type Recorder struct {
 }
 
 // NewRecorder returns a Recorder. If forward is not nil it is called, after
-// recording, for every delivery; its error is returned by Route and RouteRaw.
+// recording, for every delivery, with a copy that it owns; its error is
+// returned by Route and RouteRaw.
 func NewRecorder(forward func(context.Context, Delivery) error) *Recorder {
 	return &Recorder{forward: forward, changed: make(chan struct{})}
 }
@@ -59,16 +60,28 @@ func (r *Recorder) record(ctx context.Context, d Delivery) error {
 	r.changed = make(chan struct{})
 	r.mu.Unlock()
 	if r.forward != nil {
-		return r.forward(ctx, d)
+		// forward gets its own copy: what it does with it does not
+		// change the record.
+		return r.forward(ctx, Delivery{To: d.To, Stanza: slices.Clone(d.Stanza)})
 	}
 	return nil
 }
 
-// Deliveries returns every delivery so far, oldest first.
+// Deliveries returns every delivery so far, oldest first. The caller owns
+// the result: its stanzas are copies, which it may change.
 func (r *Recorder) Deliveries() []Delivery {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.log)
+	return cloneDeliveries(r.log)
+}
+
+// cloneDeliveries returns a copy of log that shares no memory with it.
+func cloneDeliveries(log []Delivery) []Delivery {
+	out := make([]Delivery, len(log))
+	for i, d := range log {
+		out[i] = Delivery{To: d.To, Stanza: slices.Clone(d.Stanza)}
+	}
+	return out
 }
 
 // To returns the deliveries routed to exactly j, oldest first.
@@ -84,12 +97,12 @@ func (r *Recorder) To(j jid.JID) []Delivery {
 }
 
 // Wait blocks until at least n deliveries have been recorded, or ctx ends,
-// and returns the deliveries so far.
+// and returns the deliveries so far, copied as Deliveries copies them.
 func (r *Recorder) Wait(ctx context.Context, n int) ([]Delivery, error) {
 	for {
 		r.mu.Lock()
 		if len(r.log) >= n {
-			out := slices.Clone(r.log)
+			out := cloneDeliveries(r.log)
 			r.mu.Unlock()
 			return out, nil
 		}

@@ -109,3 +109,30 @@ func TestRecorderForward(t *testing.T) {
 	require.True(t, seen[0].To.Equal(coven))
 	require.Equal(t, `<iq type="get" id="1"/>`, string(seen[0].Stanza))
 }
+
+// TestRecorderHandsOutCopies changes, in every way a caller could, the
+// stanzas that Deliveries, Wait and forward handed out, and checks that
+// the record did not change.
+func TestRecorderHandsOutCopies(t *testing.T) {
+	const want = `<message id="1"/>`
+	rec := host.NewRecorder(func(_ context.Context, d host.Delivery) error {
+		clear(d.Stanza)
+		return nil
+	})
+	require.NoError(t, rec.RouteRaw(t.Context(), hag66, []byte(want)))
+	for name, got := range map[string]func() []host.Delivery{
+		"Deliveries": rec.Deliveries,
+		"Wait": func() []host.Delivery {
+			ds, err := rec.Wait(t.Context(), 1)
+			require.NoError(t, err)
+			return ds
+		},
+		"To": func() []host.Delivery { return rec.To(hag66) },
+	} {
+		ds := got()
+		require.Len(t, ds, 1, name)
+		require.Equal(t, want, string(ds[0].Stanza), "%s after forward cleared its copy", name)
+		clear(ds[0].Stanza)
+		require.Equal(t, want, string(rec.Deliveries()[0].Stanza), "record after the stanza %s returned was cleared", name)
+	}
+}

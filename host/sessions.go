@@ -16,6 +16,11 @@ type Resource struct {
 	// Annotate reports that the session's last roster get carried
 	// <annotate xmlns='urn:xmpp:mix:roster:0'/> (XEP-0405 §2.10).
 	Annotate bool
+	// Interested reports that the session has requested the roster since
+	// it bound: it is an interested resource (RFC 6121 §2.1.6), the only
+	// kind that receives roster pushes. FlagSetter.SetAnnotate, which
+	// mixpam calls for every roster get, sets it.
+	Interested bool
 	// Available reports that the session has sent initial available presence
 	// (RFC 6121 §4.2) and not unavailable presence since.
 	Available bool
@@ -29,17 +34,31 @@ type Sessions interface {
 	// Resources returns the online resources of user (a bare JID), in a
 	// stable order. A user with none gets an empty slice and a nil error.
 	//
-	// The returned slice is a snapshot that the caller may keep but must not
-	// modify, and that the implementation must not modify after returning
-	// it: an implementation may hand out the same copy-on-write slice to
-	// every caller (MemSessions does), so that the groupchat fan-out pays
-	// nothing per resource for listing them.
+	// The returned slice belongs to the caller, who may keep it, filter it
+	// in place or change its elements: an implementation returns a slice
+	// that it shares with nobody (a fresh copy per call, as MemSessions
+	// does) and never touches again. hosttest.RunSessions checks both
+	// directions.
 	Resources(ctx context.Context, user jid.JID) ([]Resource, error)
 }
 
+// ResourceAppender is what a Sessions may implement as well, for callers
+// that list resources for every message (the groupchat fan-out,
+// pam.FanOut): AppendResources appends user's online resources, in the
+// order Resources gives, to dst and returns the extended slice. The caller
+// owns dst and the result, as with Resources; a dst with room enough makes
+// the listing free of allocation, where Resources allocates a copy per
+// call (docs/performance.md measures both). It must neither change dst's
+// elements before len(dst) nor keep dst.
+type ResourceAppender interface {
+	AppendResources(ctx context.Context, dst []Resource, user jid.JID) ([]Resource, error)
+}
+
 // FlagSetter records the per-session facts that mixpam's handlers learn: MIX
-// capability (from disco or caps) and the roster annotation request.
-// Setting a flag for a session that is not online returns ErrNoSession.
+// capability (from disco or caps) and the roster request. SetAnnotate is
+// called for every roster get the session makes: it records whether the get
+// asked for annotations, and sets Interested. Setting a flag for a session
+// that is not online returns ErrNoSession.
 type FlagSetter interface {
 	SetMIXCapable(ctx context.Context, session jid.JID, capable bool) error
 	SetAnnotate(ctx context.Context, session jid.JID, annotate bool) error

@@ -43,7 +43,7 @@ func exampleNetwork(client jid.JID) (*pam.JoinHandler, *host.Recorder, roster.St
 	})
 	ex = host.NewExchange(rec)
 	sessions := host.NewMemSessions()
-	sessions.Add(host.Resource{JID: client, MIXCapable: true, Available: true})
+	sessions.Add(host.Resource{JID: client, Interested: true, MIXCapable: true, Available: true})
 	store := roster.NewMemStore()
 	rosters := roster.NewHandler(store, sessions, rec)
 	h, err := pam.NewJoinHandler(pam.JoinConfig{Exchanger: ex, Roster: rosters, Router: rec})

@@ -324,7 +324,7 @@ func (f *FanOut) accept(ctx context.Context, start xml.StartElement, r xml.Token
 // deliver routes a copy of st to every MIX-capable resource of user online
 // and returns how many were routed, adding failures to errs.
 func (f *FanOut) deliver(ctx context.Context, sc *fanOutScratch, st splice.Stanza, user jid.JID, bare, id string, errs []error) (int, []error) {
-	resources, err := f.sessions.Resources(ctx, user)
+	resources, err := f.listResources(ctx, sc, user)
 	if err != nil {
 		f.stats.deliveryFailures.Add(1)
 		return 0, append(errs, fmt.Errorf("pam: listing sessions of %s: %w", bare, err))
@@ -401,12 +401,26 @@ func fanOutAddressing(start xml.StartElement) (to, from, typ string) {
 	return to, from, typ
 }
 
+// listResources lists user's resources: into the scratch's buffer when the
+// Sessions is a host.ResourceAppender, which costs no allocation, or with
+// Resources, which copies.
+func (f *FanOut) listResources(ctx context.Context, sc *fanOutScratch, user jid.JID) ([]host.Resource, error) {
+	a, ok := f.sessions.(host.ResourceAppender)
+	if !ok {
+		return f.sessions.Resources(ctx, user)
+	}
+	rs, err := a.AppendResources(ctx, sc.resources[:0], user)
+	sc.resources = rs
+	return rs, err
+}
+
 // fanOutScratch is the working memory of one message, pooled so that a
 // message costs no allocation for it.
 type fanOutScratch struct {
-	capture []byte           // the stanza without to
-	out     []byte           // one copy with to
-	names   []splice.Escaped // the escaped resourceparts of the MIX-capable resources
+	capture   []byte           // the stanza without to
+	out       []byte           // one copy with to
+	names     []splice.Escaped // the escaped resourceparts of the MIX-capable resources
+	resources []host.Resource  // the user's resources, from a host.ResourceAppender
 }
 
 // maxPooledBuf is the largest buffer returned to the pool: one huge stanza
@@ -421,10 +435,11 @@ func (f *FanOut) getScratch() *fanOutScratch {
 }
 
 func (f *FanOut) putScratch(sc *fanOutScratch) {
-	if cap(sc.capture) > maxPooledBuf || cap(sc.out) > maxPooledBuf || cap(sc.names) > maxFanOutCached {
+	if cap(sc.capture) > maxPooledBuf || cap(sc.out) > maxPooledBuf || cap(sc.names) > maxFanOutCached || cap(sc.resources) > maxFanOutCached {
 		return
 	}
 	clear(sc.names) // drop the references to cached strings
+	clear(sc.resources[:cap(sc.resources)])
 	f.scratch.Put(sc)
 }
 

@@ -78,19 +78,55 @@ type fanOutNopArchive struct{}
 
 func (fanOutNopArchive) Append(context.Context, jid.JID, archive.Record) error { return nil }
 
+// fanOutSharedList lists the same resources to every caller without
+// copying them, as host.MemSessions did before it handed out copies: the
+// fan-out's cost without any copy of the list.
+type fanOutSharedList []host.Resource
+
+func (l fanOutSharedList) Resources(context.Context, jid.JID) ([]host.Resource, error) {
+	return l, nil
+}
+
+// fanOutCopying hides the host.ResourceAppender of a host.MemSessions, so
+// that the fan-out lists with Resources, which allocates a copy.
+type fanOutCopying struct{ host.Sessions }
+
+// How BenchmarkFanOut's sessions list resources.
+const (
+	listAppend = iota // host.MemSessions as a host.ResourceAppender
+	listCopy          // host.MemSessions.Resources, a new copy per call
+	listShared        // fanOutSharedList
+)
+
 // newFanOutBench returns a FanOut for the user with n MIX-capable resources
 // (plus one that is not), whose resources have realistic 36-byte names, in
 // a host.MemSessions.
 func newFanOutBench(tb testing.TB, n int, store ArchiveAppender) *FanOut {
+	return newFanOutBenchSessions(tb, n, store, listAppend)
+}
+
+// newFanOutBenchSessions is newFanOutBench with the resources listed as
+// list says.
+func newFanOutBenchSessions(tb testing.TB, n int, store ArchiveAppender, list int) *FanOut {
 	tb.Helper()
 	rst := roster.NewMemStore()
 	_, err := rst.Put(context.Background(), fanOutUser, roster.Item{JID: fanOutChannel, Subscription: roster.From, Channel: true})
 	require.NoError(tb, err)
-	sessions := host.NewMemSessions()
+	mem := host.NewMemSessions()
+	var shared fanOutSharedList
 	for i := range n + 1 {
 		j, err := fanOutUser.WithResource(fmt.Sprintf("Conversations.%022d", i))
 		require.NoError(tb, err)
-		sessions.Add(host.Resource{JID: j, MIXCapable: i < n, Available: true})
+		r := host.Resource{JID: j, MIXCapable: i < n, Available: true}
+		mem.Add(r)
+		shared = append(shared, r)
+	}
+	var sessions host.Sessions = mem
+	switch list {
+	case listCopy:
+		sessions = fanOutCopying{mem}
+	case listShared:
+		sessions = shared
 	}
 	f, err := NewFanOut(FanOutConfig{Sessions: sessions, Router: fanOutDiscard{}, Roster: rst, Archive: store})
 	require.NoError(tb, err)
@@ -101,7 +137,10 @@ func newFanOutBench(tb testing.TB, n int, store ArchiveAppender) *FanOut {
 // copying the same stanza N times (the floor: any delivery copies the bytes
 // at least once). The archive keeps nothing, so that only the fan-out is
 // measured; BenchmarkFanOutMessage includes a real store. Sessions are
-// listed from a host.MemSessions.
+// listed from a host.MemSessions into the fan-out's pooled buffer
+// (host.ResourceAppender); mixpam-copying-sessions lists them with
+// Resources, a new copy per message, and mixpam-shared-list without any
+// copy, to measure what the copies cost.
 func BenchmarkFanOut(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{1, 2, 10, 100} {
@@ -116,6 +155,22 @@ func BenchmarkFanOut(b *testing.B) {
 				}
 			}
 		})
+		for _, v := range []struct {
+			name string
+			list int
+		}{{"mixpam-copying-sessions", listCopy}, {"mixpam-shared-list", listShared}} {
+			b.Run(fmt.Sprintf("N=%d/%s", n, v.name), func(b *testing.B) {
+				f := newFanOutBenchSessions(b, n, fanOutNopArchive{}, v.list)
+				replay := newFanOutReplay(b, fanOutTypical)
+				b.ReportAllocs()
+				for b.Loop() {
+					res, err := f.ServeMessage(ctx, replay.start, replay.rewind())
+					if err != nil || res.Delivered != n {
+						b.Fatal(res, err)
+					}
+				}
+			})
+		}
 		b.Run(fmt.Sprintf("N=%d/baseline-bytecopy", n), func(b *testing.B) {
 			raw := []byte(fanOutTypical)
 			buf := make([]byte, 0, 1024)

@@ -86,7 +86,7 @@ func BenchmarkJoinLeave(b *testing.B) {
 		net := &benchNet{answers: make(chan struct{}, 1)}
 		net.ex = host.NewExchange(net)
 		sessions := host.NewMemSessions()
-		sessions.Add(host.Resource{JID: testClientA, MIXCapable: true, Annotate: true, Available: true})
+		sessions.Add(host.Resource{JID: testClientA, Interested: true, MIXCapable: true, Annotate: true, Available: true})
 		h, err := NewJoinHandler(JoinConfig{Exchanger: net.ex, Roster: roster.NewHandler(roster.NewMemStore(), sessions, net), Router: net})
 		if err != nil {
 			b.Fatal(err)

@@ -70,8 +70,8 @@ func newJoinEnv(t testing.TB, cfg JoinConfig, store func(roster.Store) roster.St
 	e.rec = host.NewRecorder(e.forward)
 	e.ex = host.NewExchange(e.rec)
 	e.sessions = host.NewMemSessions()
-	e.sessions.Add(host.Resource{JID: testClientA, MIXCapable: true, Annotate: true, Available: true})
-	e.sessions.Add(host.Resource{JID: testClientB, MIXCapable: true, Available: true})
+	e.sessions.Add(host.Resource{JID: testClientA, Interested: true, MIXCapable: true, Annotate: true, Available: true})
+	e.sessions.Add(host.Resource{JID: testClientB, Interested: true, MIXCapable: true, Available: true})
 	e.mem = roster.NewMemStore()
 	var s roster.Store = e.mem
 	if store != nil {

@@ -296,7 +296,7 @@ func TestJoinTimeout(t *testing.T) {
 func TestJoinPendingBound(t *testing.T) {
 	e := newJoinEnv(t, JoinConfig{MaxPending: 2}, nil)
 	other := jid.MustParse("hecate@shakespeare.example/cauldron")
-	e.sessions.Add(host.Resource{JID: other, MIXCapable: true})
+	e.sessions.Add(host.Resource{JID: other, Interested: true, MIXCapable: true})
 	chans := []jid.JID{testChannel, jid.MustParse("heath@mix.shakespeare.example"), jid.MustParse("cave@mix.shakespeare.example")}
 
 	e.join(testClientA, "b1", chans[0], testJoin)

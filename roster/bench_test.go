@@ -62,7 +62,7 @@ func BenchmarkRosterGet(b *testing.B) {
 		require.NoError(b, err)
 	}
 	sessions := host.NewMemSessions()
-	sessions.Add(host.Resource{JID: balcony})
+	sessions.Add(host.Resource{JID: balcony, Interested: true})
 	router := &discardRouter{}
 	h := roster.NewHandler(store, sessions, router)
 	for _, bc := range []struct{ name, payload string }{
@@ -149,8 +149,8 @@ func BenchmarkTransform(b *testing.B) {
 	}
 	result.WriteString(`</query></iq>`)
 	sessions := host.NewMemSessions()
-	sessions.Add(host.Resource{JID: balcony, Annotate: true})
-	sessions.Add(host.Resource{JID: chamber})
+	sessions.Add(host.Resource{JID: balcony, Interested: true, Annotate: true})
+	sessions.Add(host.Resource{JID: chamber, Interested: true})
 	a := roster.Annotator{Sessions: sessions, Roster: store}
 
 	run := func(b *testing.B, wrap func(xml.TokenReader) xml.TokenReader) {

@@ -35,7 +35,7 @@ func ExampleHandler() {
 	}
 
 	// A client comes online and asks for the annotated roster.
-	sessions.Add(host.Resource{JID: session, MIXCapable: true})
+	sessions.Add(host.Resource{JID: session, Interested: true, MIXCapable: true})
 	get := stanza.IQ{ID: "bv1bs71f", Type: stanza.GetIQ, From: session}
 	payload := xml.NewDecoder(strings.NewReader(
 		`<query xmlns='jabber:iq:roster'><annotate xmlns='urn:xmpp:mix:roster:0'/></query>`))
@@ -57,7 +57,7 @@ func ExampleAnnotator() {
 	user := jid.MustParse("juliet@example.com")
 	session := jid.MustParse("juliet@example.com/balcony")
 	sessions := host.NewMemSessions()
-	sessions.Add(host.Resource{JID: session, MIXCapable: true})
+	sessions.Add(host.Resource{JID: session, Interested: true, MIXCapable: true})
 	store := roster.NewMemStore()
 	channel := jid.MustParse("coven@mix.shakespeare.example")
 	if _, err := store.Put(ctx, user, roster.ChannelItem(channel, "123456", "", true)); err != nil {

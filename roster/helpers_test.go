@@ -48,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 		removed:  make(chan roster.Item, 10),
 	}
 	for _, s := range []jid.JID{balcony, chamber, garden} {
-		f.sessions.Add(host.Resource{JID: s, MIXCapable: true})
+		f.sessions.Add(host.Resource{JID: s, Interested: true, MIXCapable: true})
 	}
 	f.h = roster.NewHandler(f.store, f.sessions, f.rec, roster.OnRemove(func(_ context.Context, _ jid.JID, it roster.Item) {
 		f.removed <- it

@@ -1,10 +1,13 @@
 package roster_test
 
 import (
+	"encoding/xml"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/roster"
@@ -42,8 +45,8 @@ func TestAppendItem(t *testing.T) {
 func TestPusher(t *testing.T) {
 	ctx := testContext(t)
 	sessions := host.NewMemSessions()
-	sessions.Add(host.Resource{JID: balcony, Annotate: true})
-	sessions.Add(host.Resource{JID: chamber})
+	sessions.Add(host.Resource{JID: balcony, Interested: true, Annotate: true})
+	sessions.Add(host.Resource{JID: chamber, Interested: true})
 	rec := host.NewRecorder(nil)
 	p := roster.Pusher{Sessions: sessions, Router: rec}
 
@@ -67,4 +70,36 @@ func TestPusher(t *testing.T) {
 	// Nobody online: nothing to do.
 	require.NoError(t, p.Push(ctx, jid.MustParse("romeo@example.net"), roster.Item{JID: nurse}, 1))
 	require.Len(t, rec.Deliveries(), 2)
+}
+
+// TestPushesOnlyToInterestedResources checks RFC 6121 §2.1.6: a roster push
+// goes to the sessions that requested the roster, with or without
+// annotation, and not to a session that never did.
+func TestPushesOnlyToInterestedResources(t *testing.T) {
+	ctx := testContext(t)
+	sessions := host.NewMemSessions()
+	for _, s := range []jid.JID{balcony, chamber, garden} {
+		sessions.Add(host.Resource{JID: s, MIXCapable: true})
+	}
+	rec := host.NewRecorder(nil)
+	h := roster.NewHandler(roster.NewMemStore(), sessions, rec)
+	get := func(session jid.JID, id, payload string) {
+		t.Helper()
+		iq := stanza.IQ{ID: id, Type: stanza.GetIQ, From: session}
+		require.NoError(t, h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(payload))))
+	}
+	get(balcony, "g1", `<query xmlns="jabber:iq:roster"/>`)
+	get(chamber, "g2", `<query xmlns="jabber:iq:roster"><annotate xmlns="urn:xmpp:mix:roster:0"/></query>`)
+	before := len(rec.Deliveries())
+
+	iq := stanza.IQ{ID: "s1", Type: stanza.SetIQ, From: garden}
+	require.NoError(t, h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(`<query xmlns="jabber:iq:roster"><item jid="`+nurse.String()+`"/></query>`))))
+	var pushed []string
+	for _, w := range parseAll(t, rec.Deliveries()[before:]) {
+		if w.Type == "set" {
+			pushed = append(pushed, w.To)
+		}
+	}
+	require.ElementsMatch(t, []string{balcony.String(), chamber.String()}, pushed,
+		"pushes go to the sessions that requested the roster, not to %s that only set an item", garden)
 }

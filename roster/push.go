@@ -13,8 +13,9 @@ import (
 	"github.com/mixpam/mixpam/internal/rawstanza"
 )
 
-// Pusher sends roster pushes (RFC 6121 §2.1.6) to every online resource of a
-// user. Channel items are annotated (XEP-0405 §2.10) exactly for the
+// Pusher sends roster pushes (RFC 6121 §2.1.6) to the interested resources
+// of a user: the online sessions that have requested the roster
+// (host.Resource.Interested). Channel items are annotated (XEP-0405 §2.10) exactly for the
 // sessions whose Annotate flag is set; other sessions get plain items.
 type Pusher struct {
 	// Sessions lists the user's online resources.
@@ -23,8 +24,8 @@ type Pusher struct {
 	Router host.Router
 }
 
-// Push sends one push of it, at roster version ver, to every online resource
-// of user. To push a removal, set it.Subscription to Remove. It tries every
+// Push sends one push of it, at roster version ver, to every interested
+// resource of user. To push a removal, set it.Subscription to Remove. It tries every
 // resource and returns the errors joined.
 //
 // Annotated sessions see the version with a suffix ("17+mix" for 17), so
@@ -39,6 +40,9 @@ func (p Pusher) Push(ctx context.Context, user jid.JID, it Item, ver uint64) err
 	var errs []error
 	var buf []byte
 	for _, r := range resources {
+		if !r.Interested {
+			continue
+		}
 		buf = appendPush(buf[:0], user, r.JID, pushID(), it, ver, r.Annotate)
 		errs = append(errs, host.RouteBytes(ctx, p.Router, r.JID, buf))
 	}

@@ -179,7 +179,7 @@ func FuzzParseQuery(f *testing.F) {
 		f.Add([]byte(seed), true)
 	}
 	sessions := host.NewMemSessions()
-	sessions.Add(host.Resource{JID: balcony})
+	sessions.Add(host.Resource{JID: balcony, Interested: true})
 	store := roster.NewMemStore()
 	_, err := store.Put(context.Background(), juliet, roster.ChannelItem(coven, "1", "", true))
 	require.NoError(f, err)

@@ -113,6 +113,20 @@ func TestKitFailsOnBrokenSessions(t *testing.T) {
 			s := &inPlaceSessions{users: make(map[string][]host.Resource)}
 			return SessionsHarness{Sessions: s, Online: s.online, Offline: s.offline}
 		}, []string{"SnapshotStable"}},
+		{"returned slice shared with the registry", func() SessionsHarness {
+			s := &sharedSessions{users: make(map[string][]host.Resource)}
+			return SessionsHarness{Sessions: s, Online: s.online, Offline: s.offline}
+		}, []string{"CallerOwnsSlice"}},
+		{"AppendResources shares the registry's list", func() SessionsHarness {
+			s := &sharedAppender{sharedSessions{users: make(map[string][]host.Resource)}}
+			return SessionsHarness{Sessions: s, Online: s.online, Offline: s.offline}
+		}, []string{"CallerOwnsSlice"}},
+		{"roster get does not make the session interested", func() SessionsHarness {
+			m := host.NewMemSessions()
+			h := memSessionsHarness(m)
+			h.Flags = uninterestedFlags{m}
+			return h
+		}, []string{"InterestedAfterRosterGet"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +173,24 @@ func (f lenientFlags) SetMIXCapable(ctx context.Context, session jid.JID, capabl
 
 func (f lenientFlags) SetAnnotate(ctx context.Context, session jid.JID, annotate bool) error {
 	f.m.SetAnnotate(ctx, session, annotate) //nolint:errcheck // the defect under test
+	return nil
+}
+
+// uninterestedFlags sets Annotate without Interested, as a registry written
+// before RFC 6121 §2.1.6 interested resources would.
+type uninterestedFlags struct{ m *host.MemSessions }
+
+func (f uninterestedFlags) SetMIXCapable(ctx context.Context, session jid.JID, capable bool) error {
+	return f.m.SetMIXCapable(ctx, session, capable)
+}
+
+func (f uninterestedFlags) SetAnnotate(ctx context.Context, session jid.JID, annotate bool) error {
+	r, ok := f.m.Resource(session)
+	if !ok {
+		return host.ErrNoSession
+	}
+	r.Annotate = annotate
+	f.m.Add(r)
 	return nil
 }
 
@@ -418,4 +450,75 @@ func (s *inPlaceSessions) SetMIXCapable(_ context.Context, session jid.JID, capa
 
 func (s *inPlaceSessions) SetAnnotate(_ context.Context, session jid.JID, annotate bool) error {
 	return s.set(session, func(r *host.Resource) { r.Annotate = annotate })
+}
+
+// sharedSessions is a copy-on-write registry that hands out its own slice:
+// it never changes a slice it handed out, but a caller that filters or
+// changes the slice it got changes the registry. It is how host.MemSessions
+// worked before Resources returned a copy.
+type sharedSessions struct {
+	mu    sync.Mutex
+	users map[string][]host.Resource
+}
+
+func (s *sharedSessions) Resources(_ context.Context, user jid.JID) ([]host.Resource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.users[user.Bare().String()], nil
+}
+
+func (s *sharedSessions) online(session jid.JID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := session.Bare().String()
+	s.users[k] = append(slices.Clip(s.users[k]), host.Resource{JID: session})
+	return nil
+}
+
+func (s *sharedSessions) offline(session jid.JID) error {
+	return s.change(session, func(list []host.Resource, i int) []host.Resource { return slices.Delete(list, i, i+1) })
+}
+
+func (s *sharedSessions) change(session jid.JID, f func(list []host.Resource, i int) []host.Resource) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := session.Bare().String()
+	list := s.users[k]
+	for i := range list {
+		if list[i].JID.Equal(session) {
+			s.users[k] = f(slices.Clone(list), i)
+			return nil
+		}
+	}
+	return host.ErrNoSession
+}
+
+func (s *sharedSessions) SetMIXCapable(_ context.Context, session jid.JID, capable bool) error {
+	return s.change(session, func(list []host.Resource, i int) []host.Resource { list[i].MIXCapable = capable; return list })
+}
+
+func (s *sharedSessions) SetAnnotate(_ context.Context, session jid.JID, annotate bool) error {
+	return s.change(session, func(list []host.Resource, i int) []host.Resource {
+		list[i].Annotate, list[i].Interested = annotate, true
+		return list
+	})
+}
+
+// sharedAppender copies in Resources but, in AppendResources, hands out
+// the registry's own list when dst is empty, as an appender that skips the
+// append when it has nothing to append to would.
+type sharedAppender struct{ sharedSessions }
+
+func (s *sharedAppender) Resources(ctx context.Context, user jid.JID) ([]host.Resource, error) {
+	return s.AppendResources(ctx, make([]host.Resource, 0, 1), user)
+}
+
+func (s *sharedAppender) AppendResources(_ context.Context, dst []host.Resource, user jid.JID) ([]host.Resource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.users[user.Bare().String()]
+	if dst == nil {
+		return list, nil
+	}
+	return append(dst, list...), nil
 }

@@ -3,6 +3,7 @@ package hosttest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -67,6 +68,8 @@ var sessionsTests = []sessionsTest{
 	{"FlagsPerSession", testFlagsPerSession},
 	{"FlagsUnknownSession", testFlagsUnknownSession},
 	{"SnapshotStable", testSnapshotStable},
+	{"CallerOwnsSlice", testCallerOwnsSlice},
+	{"InterestedAfterRosterGet", testInterested},
 	{"ConcurrentUse", testSessionsConcurrent},
 }
 
@@ -243,6 +246,93 @@ func testSnapshotStable(t kit.T, h SessionsHarness) {
 	for i := range rs {
 		require.Equal(t, wantFlags[i], rs[i].MIXCapable, "a slice returned by Resources changed when a flag changed afterwards")
 	}
+}
+
+// testCallerOwnsSlice changes a slice returned by Resources in every way a
+// caller may (filtering it in place, changing and zeroing its elements) and
+// checks that the registry did not change: a registry that hands out memory
+// it keeps would now list other sessions or lose flags. A registry that is
+// also a host.ResourceAppender gets the same check for AppendResources.
+func testCallerOwnsSlice(t kit.T, h SessionsHarness) {
+	ctx := t.Context()
+	online(t, h, hag66Laptop, hag66Phone, hag66Other)
+	require.NoError(t, h.Flags.SetMIXCapable(ctx, hag66Phone, true))
+	want := resources(t, h, hag66)
+	for _, mutate := range []struct {
+		name string
+		f    func([]host.Resource)
+	}{
+		{"filtered in place with slices.DeleteFunc", func(rs []host.Resource) {
+			_ = slices.DeleteFunc(rs, func(r host.Resource) bool { return !r.MIXCapable })
+		}},
+		{"elements changed", func(rs []host.Resource) {
+			for i := range rs {
+				rs[i].JID = hag01Laptop
+				rs[i].MIXCapable = !rs[i].MIXCapable
+				rs[i].Annotate = !rs[i].Annotate
+				rs[i].Interested = !rs[i].Interested
+				rs[i].Available = !rs[i].Available
+				rs[i].Priority = -rs[i].Priority - 1
+			}
+		}},
+		{"elements zeroed", func(rs []host.Resource) { clear(rs) }},
+	} {
+		mutate.f(resources(t, h, hag66))
+		require.Equal(t, want, resources(t, h, hag66), "Resources after the caller's slice was %s", mutate.name)
+		require.NoError(t, h.Flags.SetAnnotate(ctx, hag66Laptop, false), "SetAnnotate after the caller's slice was %s", mutate.name)
+		want = resources(t, h, hag66)
+	}
+	require.Empty(t, resources(t, h, hag01Laptop.Bare()), "Resources of another user after a caller wrote its JID into a returned slice")
+	if a, ok := h.Sessions.(host.ResourceAppender); ok {
+		testAppenderOwned(t, h, a, want)
+	}
+}
+
+// testAppenderOwned checks a host.ResourceAppender the way
+// testCallerOwnsSlice checks Resources: it appends after what dst holds,
+// without touching it, and what it returns belongs to the caller, whether
+// dst was nil, empty or had room.
+func testAppenderOwned(t kit.T, h SessionsHarness, a host.ResourceAppender, want []host.Resource) {
+	ctx := t.Context()
+	prefix := host.Resource{JID: hag01Laptop, Priority: 7}
+	for _, dst := range []struct {
+		name string
+		dst  []host.Resource
+	}{
+		{"nil", nil},
+		{"empty with room", make([]host.Resource, 0, 8)},
+		{"holding one resource", append(make([]host.Resource, 0, 8), prefix)},
+	} {
+		n := len(dst.dst)
+		got, err := a.AppendResources(ctx, dst.dst, hag66)
+		require.NoError(t, err)
+		if n > 0 {
+			require.Equal(t, dst.dst, got[:n], "AppendResources changed what dst (%s) held", dst.name)
+		}
+		require.Equal(t, want, got[n:], "AppendResources to dst (%s) against Resources", dst.name)
+		clear(got)
+		require.Equal(t, want, resources(t, h, hag66), "Resources after the slice AppendResources returned (dst %s) was zeroed", dst.name)
+		again, err := a.AppendResources(ctx, nil, hag66)
+		require.NoError(t, err)
+		require.Equal(t, want, again, "AppendResources after the slice it returned (dst %s) was zeroed", dst.name)
+	}
+}
+
+// testInterested checks that a roster get (SetAnnotate, with or without
+// annotation) makes the session an interested resource (RFC 6121 §2.1.6),
+// and only that session.
+func testInterested(t kit.T, h SessionsHarness) {
+	ctx := t.Context()
+	online(t, h, hag66Laptop, hag66Phone)
+	require.False(t, resource(t, h, hag66Phone).Interested, "Interested of a session that never requested the roster")
+	for _, annotate := range []bool{false, true, false} {
+		require.NoError(t, h.Flags.SetAnnotate(ctx, hag66Laptop, annotate))
+		require.True(t, resource(t, h, hag66Laptop).Interested, "Interested after SetAnnotate(%v)", annotate)
+		require.False(t, resource(t, h, hag66Phone).Interested, "Interested of another session after SetAnnotate(%v) on %s", annotate, hag66Laptop)
+	}
+	offline(t, h, hag66Laptop)
+	online(t, h, hag66Laptop)
+	require.False(t, resource(t, h, hag66Laptop).Interested, "Interested of a session that bound again and has not requested the roster since")
 }
 
 // testSessionsConcurrent runs workers that each bring their own session

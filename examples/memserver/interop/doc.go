@@ -35,5 +35,12 @@
 //   - blocking one channel participant by its encoded JID (XEP-0405 §2.12,
 //     XEP-0191): its groupchat and presence stop, the client sees it go
 //     offline at the block and its current presence again at the unblock
-//     (XEP-0191 §3.3, §3.4).
+//     (XEP-0191 §3.3, §3.4);
+//   - clients in the orders real clients use (slix/clients.py): a join
+//     before any presence, a client that never sends presence nor gets the
+//     roster, a negative priority, participants-node notifications to a
+//     bare JID none of whose clients may take them, a client-join sent to
+//     another user's account (forbidden), a client that comes and goes
+//     while channel traffic flows, and roster pushes only to the clients
+//     that requested the roster (RFC 6121 §2.1.6).
 package interop

@@ -2,13 +2,12 @@ package server
 
 import (
 	"context"
-	"slices"
+	"math"
 
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
-	"github.com/mixpam/mixpam/host"
 )
 
 // localDomain takes the stanzas the router has for the server's domain.
@@ -106,14 +105,22 @@ func (s *Server) toBareJID(ctx context.Context, p packet.Packet) {
 // highest priority (RFC 6121 §8.5.2.1.1). It reports whether any took it.
 func (s *Server) toResources(ctx context.Context, user jid.JID, p packet.Packet, highestOnly bool) bool {
 	resources, _ := s.sessions.Resources(ctx, user)
-	targets := slices.DeleteFunc(resources, func(r host.Resource) bool { return !r.Available || r.Priority < 0 })
-	if highestOnly && len(targets) > 0 {
-		top := slices.MaxFunc(targets, func(a, b host.Resource) int { return int(a.Priority) - int(b.Priority) }).Priority
-		targets = slices.DeleteFunc(targets, func(r host.Resource) bool { return r.Priority != top })
+	targets := make([]jid.JID, 0, len(resources))
+	top := int8(math.MinInt8)
+	for _, r := range resources {
+		if !r.Available || r.Priority < 0 {
+			continue
+		}
+		if highestOnly && r.Priority > top {
+			top, targets = r.Priority, targets[:0]
+		}
+		if !highestOnly || r.Priority == top {
+			targets = append(targets, r.JID)
+		}
 	}
 	sent := false
-	for _, r := range targets {
-		if s.router.SendToSession(r.JID, p.Raw) {
+	for _, to := range targets {
+		if s.router.SendToSession(to, p.Raw) {
 			sent = true
 		}
 	}

@@ -26,8 +26,10 @@ type iqFunc func(ctx context.Context, p packet.Packet) xml.TokenReader
 type iqRoute struct {
 	fn iqFunc
 	// ownerOnly restricts the request to the account's own resources
-	// (roster, archive, blocklist, joins): others get service-unavailable,
-	// the answer RFC 6121 §8.5.2.1.3 gives for anything not supported.
+	// (ping, legacy session): others get service-unavailable, the answer
+	// RFC 6121 §8.5.2.1.3 gives for anything not supported. Handlers that
+	// check the requester themselves and answer forbidden (the mixpam
+	// ones) are not owner-only.
 	ownerOnly bool
 }
 

@@ -92,17 +92,22 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 }
 
 // mixpamRoutes registers the mixpam IQ handlers for accounts' bare JIDs.
-// Every one routes its own answer through the server's router.
+// Every one routes its own answer through the server's router, and every
+// one checks itself that the request comes from the account's own resources
+// and answers forbidden otherwise (RFC 6120 §8.3.3.5; RFC 6121 §2.1.5,
+// XEP-0405 §2.6, XEP-0313 §4, XEP-0191): the routes are not owner-only, so
+// that the handler's forbidden reaches the requester instead of the
+// service-unavailable of an unserved payload.
 func (s *Server) mixpamRoutes(account map[xml.Name]iqRoute) {
 	m := s.mp
-	account[xml.Name{Space: ns.Roster, Local: "query"}] = iqRoute{fn: s.answered(m.roster.HandleIQ), ownerOnly: true}
-	account[xml.Name{Space: ns.PAM, Local: "client-join"}] = iqRoute{fn: s.answered(m.join.HandleIQ), ownerOnly: true}
-	account[xml.Name{Space: ns.PAM, Local: "client-leave"}] = iqRoute{fn: s.answered(m.join.HandleIQ), ownerOnly: true}
+	account[xml.Name{Space: ns.Roster, Local: "query"}] = iqRoute{fn: s.answered(m.roster.HandleIQ)}
+	account[xml.Name{Space: ns.PAM, Local: "client-join"}] = iqRoute{fn: s.answered(m.join.HandleIQ)}
+	account[xml.Name{Space: ns.PAM, Local: "client-leave"}] = iqRoute{fn: s.answered(m.join.HandleIQ)}
 	for _, local := range []string{"query", "metadata"} {
-		account[xml.Name{Space: archive.NSMAM, Local: local}] = iqRoute{fn: s.answered(m.mam.HandleIQ), ownerOnly: true}
+		account[xml.Name{Space: archive.NSMAM, Local: local}] = iqRoute{fn: s.answered(m.mam.HandleIQ)}
 	}
 	for _, local := range []string{"blocklist", "block", "unblock"} {
-		account[xml.Name{Space: blocking.NS, Local: local}] = iqRoute{fn: s.answered(m.block.HandleIQ), ownerOnly: true}
+		account[xml.Name{Space: blocking.NS, Local: local}] = iqRoute{fn: s.answered(m.block.HandleIQ)}
 	}
 	account[xml.Name{Space: nsDiscoInfo, Local: "query"}] = iqRoute{fn: s.answered(m.account.HandleIQ)}
 }
@@ -168,8 +173,8 @@ func (s *Server) clientPresence(ctx context.Context, from jid.JID, p packet.Pack
 
 // clientCaps finds out whether a client is MIX capable (XEP-0405 §2.1) when
 // its XEP-0115 caps change, or on its first presence: from the resolver's
-// cache, or by asking the client with disco#info (XEP-0369 §6.7). Asking
-// means waiting for the client, so it runs on a goroutine of its own, one
+// cache, at once, or by asking the client with disco#info (XEP-0369 §6.7).
+// Asking means waiting for the client, so it runs on a goroutine of its own, one
 // per session at most however often the caps change: it loops until it has
 // resolved the newest caps. When the client turns out MIX capable, its
 // current presence goes to the presence handler again, which then brings
@@ -187,9 +192,23 @@ func (s *Server) clientCaps(sess *session, p packet.Packet) {
 		sess.capsBusy = true
 	}
 	sess.mu.Unlock()
-	if start {
-		s.goConn(func() { s.resolveCaps(sess) })
+	if !start {
+		return
 	}
+	if capable, ok := s.mp.resolver.Cached(c); ok {
+		// Known caps take effect at once, before the client's next
+		// stanza: channel traffic reaches it right after this presence,
+		// which goes on to the channels with the capability set.
+		if err := s.sessions.SetMIXCapable(sess.ctx, sess.jid, capable); err != nil {
+			s.log.Debug("MIX capability not recorded", "client", sess.jid.String(), "err", err)
+		}
+		sess.capsOnce.Do(func() { close(sess.capsKnown) })
+		sess.mu.Lock()
+		sess.capsBusy = false
+		sess.mu.Unlock()
+		return
+	}
+	s.goConn(func() { s.resolveCaps(sess) })
 }
 
 // resolveCaps resolves the session's caps until they stop changing.

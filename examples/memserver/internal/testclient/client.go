@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -14,8 +15,8 @@ import (
 	"mellium.im/sasl"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
+	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/jid"
-	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
@@ -36,6 +37,7 @@ type Client struct {
 	Session *xmpp.Session
 
 	features    []string
+	caps        string                   // the XEP-0115 <c/> element of its presence, "" for none
 	silentDisco bool                     // leave disco#info queries unanswered
 	discoAnswer func(node string) string // see DiscoAnswer
 	recordDisco bool                     // keep answered disco#info queries in the inbox
@@ -59,6 +61,9 @@ type loginConfig struct {
 	mechanism   sasl.Mechanism
 	password    string
 	noPresence  bool
+	caps        bool
+	noRoster    bool
+	annotate    bool
 	silentDisco bool
 	capsNode    string
 	discoAnswer func(node string) string
@@ -125,6 +130,26 @@ func Password(pw string) LoginOption { return func(c *loginConfig) { c.password 
 // NoPresence leaves out the initial presence Login sends otherwise.
 func NoPresence() LoginOption { return func(c *loginConfig) { c.noPresence = true } }
 
+// WithCaps makes the client advertise XEP-0115 entity capabilities, with a
+// verification string computed from its disco#info, in its initial
+// presence; Caps returns the element for the presence a test sends.
+func WithCaps() LoginOption { return func(c *loginConfig) { c.caps = true } }
+
+// Feature adds a feature to the client's disco#info (and so changes its
+// caps verification string).
+func Feature(f string) LoginOption {
+	return func(c *loginConfig) { c.features = append(c.features, f) }
+}
+
+// NoRoster leaves out the roster get that Login sends otherwise before the
+// initial presence, as RFC 6121 §2.2 recommends: the client is then not an
+// interested resource (§2.1.6) and gets no roster pushes.
+func NoRoster() LoginOption { return func(c *loginConfig) { c.noRoster = true } }
+
+// AnnotatedRoster makes Login's roster get ask for channel annotations
+// (XEP-0405 §2.10).
+func AnnotatedRoster() LoginOption { return func(c *loginConfig) { c.annotate = true } }
+
 // Dial logs in name and returns the client, or the negotiation error.
 func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*Client, error) {
 	cfg := loginConfig{mechanism: sasl.ScramSha256, password: s.Passwords[name]}
@@ -154,6 +179,13 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 		changed:     make(chan struct{}),
 		served:      make(chan struct{}),
 	}
+	if cfg.caps {
+		var err error
+		if c.caps, err = c.capsElement(); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+	}
 	origin := s.JID(name)
 	sess, err := xmpp.NewSession(context.WithoutCancel(ctx), s.Domain(), origin, conn, state, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
 		return xmpp.StreamConfig{Features: features, TeeIn: &c.received}
@@ -168,18 +200,45 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 		defer close(c.served)
 		c.serveErr = sess.Serve(xmpp.HandlerFunc(c.handle))
 	}()
-	if !cfg.noPresence {
-		var caps xml.TokenReader
-		if cfg.capsNode != "" {
-			c := CapsOf(cfg.capsNode, cfg.features...)
-			caps = xml.NewDecoder(strings.NewReader(`<c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="` + c.Node + `" ver="` + c.Ver + `"/>`))
+	if !cfg.noRoster {
+		if err := c.getRoster(ctx, cfg.annotate); err != nil {
+			_ = c.close()
+			return nil, err
 		}
-		if err := sess.Send(context.Background(), stanza.Presence{}.Wrap(caps)); err != nil {
+	}
+	if !cfg.noPresence {
+		caps := c.caps
+		if cfg.capsNode != "" {
+			cc := CapsOf(cfg.capsNode, cfg.features...)
+			caps = `<c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="` + cc.Node + `" ver="` + cc.Ver + `"/>`
+		}
+		if err := sess.Send(context.Background(), xml.NewDecoder(strings.NewReader("<presence>"+caps+"</presence>"))); err != nil {
 			_ = c.close()
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// getRoster requests the roster and waits for the answer, which it takes
+// out of the inbox.
+func (c *Client) getRoster(ctx context.Context, annotate bool) error {
+	id := "roster-" + randomID()
+	q := `<query xmlns="jabber:iq:roster"/>`
+	if annotate {
+		q = `<query xmlns="jabber:iq:roster"><annotate xmlns="urn:xmpp:mix:roster:0"/></query>`
+	}
+	if err := c.Session.Send(context.Background(), xml.NewDecoder(strings.NewReader(`<iq type="get" id="`+id+`">`+q+`</iq>`))); err != nil {
+		return err
+	}
+	wait := Timeout
+	if d, ok := ctx.Deadline(); ok {
+		wait = time.Until(d)
+	}
+	if p, ok := c.wait(wait, ByID(id)); !ok || p.Type != "result" {
+		return errors.New("testclient: no roster result for " + c.JID.String())
+	}
+	return nil
 }
 
 // Login is Dial that fails the test on error and closes the client when the
@@ -235,6 +294,35 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
 	return nil
+}
+
+// capsNode is the XEP-0115 node of the test client software.
+const capsNode = "https://mixpam.example/testclient"
+
+// capsElement returns the XEP-0115 <c/> element for the client's
+// disco#info.
+func (c *Client) capsElement() (string, error) {
+	ver, err := disco.VerificationString(disco.Info{
+		Identities: []info.Identity{{Category: "client", Type: "pc"}},
+		Features:   c.features,
+	}, "sha-1")
+	if err != nil {
+		return "", err
+	}
+	return `<c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="` + capsNode + `" ver="` + ver + `"/>`, nil
+}
+
+// Caps returns the XEP-0115 <c/> element the client puts in its presence
+// (see WithCaps), or "" when it advertises no caps.
+func (c *Client) Caps() string { return c.caps }
+
+// Drain takes every received stanza out of the inbox and returns them.
+func (c *Client) Drain() []packet.Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.inbox
+	c.inbox = nil
+	return out
 }
 
 // infoQuery renders a test client's disco#info answer for node.
