@@ -129,7 +129,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.log, "log", "info", "log level: info or debug")
 	fs.StringVar(&o.store, "store", "memory", "where rosters, archives and blocklists live: memory or postgres")
 	fs.StringVar(&o.pg, "pg", "", "PostgreSQL connection string for -store postgres, e.g. postgres://user@127.0.0.1:5432/db")
-	fs.IntVar(&o.archiveMax, "archive-max", 0, "most archived messages kept per account, oldest dropped first; 0: no limit")
+	fs.IntVar(&o.archiveMax, "archive-max", defaultArchiveMax, "most archived messages kept per account, oldest dropped first; 0: no limit")
 	fs.DurationVar(&o.archiveMaxAge, "archive-max-age", 0, "how long archived messages are kept, e.g. 720h; 0: no limit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -177,6 +177,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	return o, nil
 }
+
+// defaultArchiveMax is the example server's archive quota per account: a
+// hostile channel or account cannot make it keep more than this many
+// messages for one user (issue 12), while a demo keeps ample history.
+const defaultArchiveMax = 10000
 
 // run starts the server as the flags say, prints how to connect and serves
 // until ctx ends.
