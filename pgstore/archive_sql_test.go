@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -59,10 +60,11 @@ func TestGroupCommitBatches(t *testing.T) {
 	t.Logf("%d appends in %d commits", st.Appends, st.Commits)
 }
 
-// TestRetentionUsesIndexes checks the plans of the retention and paging
-// statements on an archive of many owners: none reads the whole table
-// (a sequential scan of archive).
-func TestRetentionUsesIndexes(t *testing.T) {
+// TestArchiveStatementsUseIndexes checks the plans of the retention
+// statements, and of the count and page statements of queries that count
+// rows, on an archive of many owners: none reads the whole table (a
+// sequential scan of archive).
+func TestArchiveStatementsUseIndexes(t *testing.T) {
 	pool := pgtest.Pool(t)
 	ctx := t.Context()
 	require.NoError(t, pgstore.Migrate(ctx, pool))
@@ -76,14 +78,43 @@ func TestRetentionUsesIndexes(t *testing.T) {
 	_, err = pool.Exec(ctx, `ANALYZE archive; ANALYZE archive_owner; ANALYZE archive_with`)
 	require.NoError(t, err)
 	owners := []string{"user7@example.org", "user8@example.org"}
-	for _, tc := range []struct {
+	type statement struct {
 		name string
 		sql  string
 		args []any
+		// bounds must all be in one index condition of the plan.
+		bounds []string
+	}
+	statements := []statement{
+		{"expire", pgstore.ExpireSQL, []any{owners, int64(5000)}, nil},
+		{"trim", pgstore.TrimSQL, []any{owners, int64(10)}, nil},
+	}
+	// user7's records are those with i = 7 (mod 500); ch0's of them, i = 7
+	// (mod 3500).
+	id := func(i int) string { return fmt.Sprintf("%010d", i) }
+	for _, q := range []struct {
+		name   string
+		q      archive.Query
+		bounds []string
 	}{
-		{"expire", pgstore.ExpireSQL, []any{owners, int64(5000)}},
-		{"trim", pgstore.TrimSQL, []any{owners, int64(10)}},
+		{"after-id before-id", archive.Query{Max: 10, AfterID: id(20007), BeforeID: id(80007)},
+			[]string{"(id > '0000020007'", "(id < '0000080007'"}},
+		{"with after-id", archive.Query{Max: 10, With: jid.MustParse("ch0@mix.example"), AfterID: id(35007)},
+			[]string{"(with_jid = 'ch0@mix.example'", "(id > '0000035007'"}},
+		{"with before-id backward", archive.Query{Max: 10, With: jid.MustParse("ch0@mix.example"), BeforeID: id(70007), Last: true},
+			[]string{"(with_jid = 'ch0@mix.example'", "(id < '0000070007'"}},
+		{"ids", archive.Query{Max: 10, IDs: []string{id(507), id(1007), id(99507)}},
+			[]string{"(id = ANY ('{0000000507,0000001007,0000099507}'"}},
+		{"after-id before", archive.Query{Max: 10, AfterID: id(20007), Before: id(50007)},
+			[]string{"(id > '0000020007'"}},
 	} {
+		countSQL, countArgs, pageSQL, pageArgs := pgstore.ArchiveQuerySQL(jid.MustParse(owners[0]), q.q)
+		require.Contains(t, countSQL, "count(*) FROM archive ", "%s: the selection's rows are counted", q.name)
+		statements = append(statements,
+			statement{q.name + " count", countSQL, countArgs, q.bounds},
+			statement{q.name + " page", pageSQL, pageArgs, q.bounds})
+	}
+	for _, tc := range statements {
 		tx, err := pool.Begin(ctx)
 		require.NoError(t, err)
 		rows, err := tx.Query(ctx, "EXPLAIN "+tc.sql, tc.args...)
@@ -94,5 +125,20 @@ func TestRetentionUsesIndexes(t *testing.T) {
 		text := strings.Join(plan, "\n")
 		require.NotContains(t, text, "Seq Scan on archive ", "%s reads the whole table:\n%s", tc.name, text)
 		require.Contains(t, text, "Index", "%s:\n%s", tc.name, text)
+		if tc.bounds != nil {
+			require.True(t, slices.ContainsFunc(plan, func(line string) bool {
+				return strings.Contains(line, "Index Cond:") && containsAll(line, tc.bounds)
+			}), "%s reads the index range %q:\n%s", tc.name, tc.bounds, text)
+		}
 	}
+}
+
+// containsAll reports whether s contains every one of subs.
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }
