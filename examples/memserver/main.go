@@ -49,6 +49,7 @@ type options struct {
 	componentListen string
 	components      pairs
 	users           pairs
+	userPattern     string
 	tls             string
 	maxStanza       int64
 	log             string
@@ -87,6 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.componentListen, "component-listen", "127.0.0.1:5347", "XEP-0114 address for external components")
 	fs.Var(&o.components, "component", "allow an external component under that domain, as name=secret (repeatable)")
 	fs.Var(&o.users, "user", "an account, as name:password (repeatable); with none, alice, bob and carol get random passwords")
+	fs.StringVar(&o.userPattern, "user-pattern", "", "numbered accounts, as pattern:password:count with %d in the pattern (load%d:pw:100 gives load1 to load100), e.g. for mixload")
 	fs.StringVar(&o.tls, "tls", "auto", "auto: STARTTLS required, with a self-signed certificate made at start; off: plain TCP")
 	fs.Int64Var(&o.maxStanza, "max-stanza", server.DefaultMaxStanza, "largest stanza in bytes; larger ones end the stream with policy-violation")
 	fs.StringVar(&o.log, "log", "info", "log level: info or debug")
@@ -122,7 +124,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	store := accounts.New()
 	users, passwords := o.users.keys, o.users.vals
-	if len(users) == 0 {
+	numbered, err := expandPattern(o.userPattern)
+	if err != nil {
+		return err
+	}
+	for _, u := range numbered {
+		if err := store.Add(u.name, u.password); err != nil {
+			return fmt.Errorf("account %q: %w", u.name, err)
+		}
+	}
+	if len(users) == 0 && len(numbered) == 0 {
 		users = []string{"alice", "bob", "carol"}
 		for range users {
 			passwords = append(passwords, accounts.RandomPassword(12))
@@ -196,6 +207,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	err = errors.Join(serveErr, srv.Close())
 	logger.Info("stopped")
 	return err
+}
+
+// numberedAccount is one account from -user-pattern.
+type numberedAccount struct{ name, password string }
+
+// maxNumberedAccounts bounds -user-pattern.
+const maxNumberedAccounts = 1000000
+
+// expandPattern expands -user-pattern (pattern:password:count).
+func expandPattern(spec string) ([]numberedAccount, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	i, j := strings.Index(spec, ":"), strings.LastIndex(spec, ":")
+	if i < 0 || i == j || !strings.Contains(spec[:i], "%d") {
+		return nil, fmt.Errorf("-user-pattern %q: want pattern:password:count with %%d in the pattern", spec)
+	}
+	var n int
+	if _, err := fmt.Sscan(spec[j+1:], &n); err != nil || n < 1 || n > maxNumberedAccounts {
+		return nil, fmt.Errorf("-user-pattern %q: count must be 1 to %d", spec, maxNumberedAccounts)
+	}
+	out := make([]numberedAccount, n)
+	for k := range out {
+		out[k] = numberedAccount{name: strings.ReplaceAll(spec[:i], "%d", fmt.Sprint(k+1)), password: spec[i+1 : j]}
+	}
+	return out, nil
 }
 
 // printBanner prints, in a few lines, what a client needs to connect.
