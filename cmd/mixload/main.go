@@ -54,8 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "mixload: %d/%d deliveries in %.2fs (%.0f/s), lost %d, duplicated %d, out of order %d; latency p50 %.2f ms p90 %.2f ms p99 %.2f ms max %.2f ms; mixload CPU %.2fs (%.0f%% of a core)",
-		s.Received, s.Expected, s.Seconds, s.DeliveriesPerSec, s.Lost, s.Duplicated, s.OutOfOrder,
+	fmt.Fprintf(stderr, "mixload: %d/%d deliveries in %.2fs (%.0f/s), lost %d, duplicated %d, out of order %d, refused posts %d; latency p50 %.2f ms p90 %.2f ms p99 %.2f ms max %.2f ms; mixload CPU %.2fs (%.0f%% of a core)",
+		s.Received, s.Expected, s.Seconds, s.DeliveriesPerSec, s.Lost, s.Duplicated, s.OutOfOrder, s.Rejected,
 		s.LatencyP50ms, s.LatencyP90ms, s.LatencyP99ms, s.LatencyMaxms, s.OwnCPUSeconds, 100*s.OwnCPUShare)
 	if s.ServerPIDMeasured != 0 {
 		fmt.Fprintf(stderr, "; server CPU %.2fs (%.0f%% of a core), %.1f ms per 1,000 deliveries", s.ServerCPUSeconds, 100*s.ServerCPUShare, s.ServerCPUPer1k)
@@ -86,6 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (mixload.Config, error) {
 	fs.IntVar(&cfg.PerParticipant, "per-participant", 1, "channels each participant joins")
 	fs.IntVar(&cfg.Messages, "messages", 0, fmt.Sprintf("messages to post (default 1000, or rate × duration; at most %d)", mixload.MaxMessages))
 	fs.Float64Var(&cfg.Rate, "rate", 0, "messages per second across the run; 0 posts unpaced")
+	fs.IntVar(&cfg.Window, "window", 20, "unpaced: messages each participant may have posted and not yet seen come back; -1 for none (an open-loop flood)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, fmt.Sprintf("stop posting after this long (at most %s)", mixload.MaxDuration))
 	fs.IntVar(&cfg.ServerPID, "pid", 0, "server process ID: report its CPU time from /proc")
 	fs.StringVar(&cfg.TLS, "tls", mixload.TLSAuto, "auto (STARTTLS when offered), starttls (required) or off; certificates are not verified")

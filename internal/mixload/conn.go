@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -316,6 +317,9 @@ func (c *conn) readLoop() {
 			break
 		}
 		at := c.cfg.clock()
+		if debugTrace {
+			fmt.Fprintf(os.Stderr, "TRACE %s <- %s\n", c.jid, el)
+		}
 		switch string(name(el)) {
 		case "message":
 			c.cfg.onMessage(el, at)
@@ -442,3 +446,5 @@ func (c *conn) close() {
 	_ = c.nc.Close()
 	<-c.done
 }
+
+var debugTrace = os.Getenv("MIXLOAD_TRACE") != ""

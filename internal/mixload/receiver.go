@@ -10,9 +10,9 @@ import (
 
 // counters are the run-wide delivery counts, updated by every receiver.
 type counters struct {
-	unique, duplicated, outOfOrder, foreign atomic.Int64
-	lastAt                                  atomic.Int64 // clock of the latest counted delivery
-	warm                                    atomic.Int64 // (resource, channel) pairs that saw a warm-up
+	unique, duplicated, outOfOrder, foreign, rejected atomic.Int64
+	lastAt                                            atomic.Int64 // clock of the latest counted delivery
+	warm                                              atomic.Int64 // (resource, channel) pairs that saw a warm-up
 }
 
 // receiver accounts for what one resource receives. Its read goroutine is
@@ -20,6 +20,12 @@ type counters struct {
 type receiver struct {
 	marker []byte // "ml<run> "
 	totals *counters
+	// primary is set on the resource that posts: it is told of its own
+	// messages coming back (ownEcho) and of posts the channel refused
+	// (rejected).
+	primary  bool
+	ownEcho  func()
+	rejected func(ch, seq int)
 
 	mu        sync.Mutex
 	chans     map[int]*chanState
@@ -30,6 +36,7 @@ type receiver struct {
 type chanState struct {
 	seen    []uint64 // bit per channel sequence number
 	last    []int    // per member: the highest sequence number seen from it
+	self    int      // this participant's index among the members
 	warmGen int      // newest warm-up generation seen
 }
 
@@ -40,13 +47,17 @@ func newReceiver(marker []byte, totals *counters, p *plan, participant int) *rec
 		for i := range last {
 			last[i] = -1
 		}
-		r.chans[c] = &chanState{seen: make([]uint64, (p.perChan[c]+63)/64), last: last}
+		r.chans[c] = &chanState{seen: make([]uint64, (p.perChan[c]+63)/64), last: last, self: p.memberIndex(c, participant)}
 	}
 	return r
 }
 
 // handle takes one message stanza received at clock value at.
 func (r *receiver) handle(el []byte, at time.Duration) {
+	if typ, _ := attr(el, "type"); string(typ) == "error" {
+		r.refused(el)
+		return
+	}
 	i := bytes.Index(el, r.marker)
 	if i < 0 {
 		return
@@ -88,6 +99,9 @@ func (r *receiver) handle(el []byte, at time.Duration) {
 	} else {
 		st.last[member] = seq
 	}
+	if r.primary && member == st.self {
+		r.ownEcho()
+	}
 	lat := (at - time.Duration(sent)) / time.Microsecond
 	r.latencies = append(r.latencies, int32(min(lat, 1<<31-1)))
 	r.totals.unique.Add(1)
@@ -97,6 +111,21 @@ func (r *receiver) handle(el []byte, at time.Duration) {
 			break
 		}
 	}
+}
+
+// refused takes an error answer to a post: its id (see runner.message)
+// names the channel and sequence number.
+func (r *receiver) refused(el []byte) {
+	id, _ := attr(el, "id")
+	if !r.primary || len(id) < 4 || id[0] != 'm' {
+		return
+	}
+	ch, seq, ok := bytes.Cut(id[1:], []byte("-"))
+	c, n := atoi(ch), atoi(seq)
+	if !ok || c < 0 || n < 0 {
+		return
+	}
+	r.rejected(c, n)
 }
 
 // missing counts the messages of channel c, among those sent, that this

@@ -56,6 +56,11 @@ type Config struct {
 	Rate float64
 	// Duration bounds the posting phase; 0 means no bound but Timeout.
 	Duration time.Duration
+	// Window bounds, when unpaced, the messages each participant has
+	// posted and not yet seen come back from the channel (default 20):
+	// a closed loop that measures the most the server sustains rather
+	// than how it sheds an unbounded flood. Negative means no window.
+	Window int
 	// TLS is TLSAuto (default), TLSRequired or TLSOff. TLSConfig is the
 	// client configuration (default: verification off, as a load client
 	// on loopback talks to a server with a self-signed certificate).
@@ -96,7 +101,8 @@ type Summary struct {
 	Duplicated         int64   `json:"duplicated"`
 	OutOfOrder         int64   `json:"out_of_order"`
 	Foreign            int64   `json:"foreign"`
-	Seconds            float64 `json:"seconds"` // first post to last delivery
+	Rejected           int64   `json:"rejected"` // posts answered with an error
+	Seconds            float64 `json:"seconds"`  // first post to last delivery
 	DeliveriesPerSec   float64 `json:"deliveries_per_s"`
 	LatencyP50ms       float64 `json:"latency_p50_ms"`
 	LatencyP90ms       float64 `json:"latency_p90_ms"`
@@ -115,6 +121,8 @@ type Summary struct {
 	WarmupRetries      int     `json:"warmup_retries"`
 	PostingErrors      int     `json:"posting_errors"`
 	DrainTimedOut      bool    `json:"drain_timed_out"`
+	StreamsEnded       int     `json:"streams_ended"` // by the server or an error, before the end
+	FirstStreamError   string  `json:"first_stream_error,omitempty"`
 	TLS                bool    `json:"tls"`
 	RunID              string  `json:"run"`
 	SASLMechanismAsked string  `json:"sasl"`
@@ -138,7 +146,9 @@ type runner struct {
 
 	res      [][]*resource // per participant
 	chanJIDs []string
-	sent     [][]bool // per channel, per sequence number
+	sent     [][]bool        // per channel, per sequence number
+	refused  [][]bool        // per channel, per sequence number: the channel said no
+	windows  []chan struct{} // per participant, when unpaced with a window
 	sentMu   sync.Mutex
 	sentN    atomic.Int64
 	expected atomic.Int64
@@ -168,9 +178,15 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	_, _ = rand.Read(idb)
 	r := &runner{cfg: cfg, plan: p, runID: hex.EncodeToString(idb), base: time.Now()}
 	r.marker = []byte("ml" + r.runID + " ")
-	r.sent = make([][]bool, cfg.Channels)
+	r.sent, r.refused = make([][]bool, cfg.Channels), make([][]bool, cfg.Channels)
 	for c := range r.sent {
-		r.sent[c] = make([]bool, p.perChan[c])
+		r.sent[c], r.refused[c] = make([]bool, p.perChan[c]), make([]bool, p.perChan[c])
+	}
+	r.windows = make([]chan struct{}, cfg.Participants)
+	if cfg.Rate == 0 && cfg.Window > 0 {
+		for i := range r.windows {
+			r.windows[i] = make(chan struct{}, cfg.Window)
+		}
 	}
 	defer r.closeAll()
 
@@ -229,6 +245,9 @@ func (cfg *Config) check() error {
 	}
 	if cfg.TLSConfig == nil {
 		cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true, ServerName: cfg.Domain, MinVersion: tls.VersionTLS12} // #nosec G402 -- loopback load client
+	}
+	if cfg.Window == 0 {
+		cfg.Window = 20
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 32
@@ -334,6 +353,11 @@ func (r *runner) login(ctx context.Context) error {
 		s := slots[i]
 		acc := r.cfg.Accounts[s.p]
 		rcv := newReceiver(r.marker, &r.totals, r.plan, s.p)
+		if s.k == 0 {
+			rcv.primary = true
+			rcv.ownEcho = func() { r.release(s.p) }
+			rcv.rejected = func(c, seq int) { r.reject(s.p, c, seq) }
+		}
 		c, err := dial(ctx, &dialConfig{
 			addr: r.cfg.Addr, domain: r.cfg.Domain,
 			user: acc.User, password: acc.Password,
@@ -366,7 +390,7 @@ func (r *runner) createChannels(ctx context.Context) error {
 		r.chanJIDs[c] = "ml" + r.runID + "-" + strconv.Itoa(c) + "@" + r.cfg.MIXDomain
 	}
 	return parallel(ctx, r.cfg.Channels, r.cfg.Concurrency, func(ctx context.Context, c int) error {
-		owner := r.res[r.plan.members[c][0]][0].c
+		owner := r.owner(c)
 		name, _, _ := strings.Cut(r.chanJIDs[c], "@")
 		el, err := owner.request(ctx, func(id string) string {
 			return `<iq type='set' id='` + id + `' to='` + r.cfg.MIXDomain + `'><create xmlns='` + nsMIXCore + `' channel='` + name + `'/></iq>`
@@ -376,6 +400,14 @@ func (r *runner) createChannels(ctx context.Context) error {
 		}
 		return answer(el, "create "+r.chanJIDs[c])
 	})
+}
+
+// owner returns the connection that creates and destroys channel c: its
+// members take turns, so that no account owns many channels (servers cap
+// that).
+func (r *runner) owner(c int) *conn {
+	m := r.plan.members[c]
+	return r.res[m[c%len(m)]][0].c
 }
 
 // join makes every participant join its channels through client-join
@@ -448,7 +480,12 @@ func (r *runner) warmUp(ctx context.Context) (int, error) {
 func (r *runner) message(c int, kind string, seq, member int, at time.Duration) string {
 	var b strings.Builder
 	b.Grow(200)
-	b.WriteString(`<message type='groupchat' to='`)
+	b.WriteString(`<message type='groupchat' id='`)
+	b.WriteString(kind)
+	b.WriteString(strconv.Itoa(c))
+	b.WriteByte('-')
+	b.WriteString(strconv.Itoa(seq))
+	b.WriteString(`' to='`)
 	b.WriteString(r.chanJIDs[c])
 	b.WriteString(`'><body>`)
 	b.Write(r.marker)
@@ -505,6 +542,13 @@ func (r *runner) measure(ctx context.Context) Summary {
 				} else if !endPosting.IsZero() && time.Now().After(endPosting) || ctx.Err() != nil {
 					return
 				}
+				if w := r.windows[p]; w != nil {
+					select {
+					case w <- struct{}{}:
+					case <-ctx.Done():
+						return
+					}
+				}
 				m := r.plan.msgs[i]
 				// Counted as sent before it is written: a delivery can
 				// arrive before Write returns.
@@ -555,6 +599,35 @@ func (r *runner) markSent(m planned) {
 	r.expected.Add(int64(r.plan.recipients(m.ch)))
 }
 
+// release frees a place in participant p's window.
+func (r *runner) release(p int) {
+	if w := r.windows[p]; w != nil {
+		select {
+		case <-w:
+		default:
+		}
+	}
+}
+
+// reject takes a post the channel refused out of the expected deliveries.
+func (r *runner) reject(p, c, seq int) {
+	if c >= len(r.sent) || seq >= len(r.sent[c]) {
+		return
+	}
+	r.sentMu.Lock()
+	first := r.sent[c][seq] && !r.refused[c][seq]
+	if first {
+		r.refused[c][seq] = true
+		r.sent[c][seq] = false
+	}
+	r.sentMu.Unlock()
+	if first {
+		r.totals.rejected.Add(1)
+		r.expected.Add(-int64(r.plan.recipients(c)))
+	}
+	r.release(p)
+}
+
 func (r *runner) unmarkSent(m planned) {
 	r.sentMu.Lock()
 	r.sent[m.ch][m.seq] = false
@@ -592,18 +665,30 @@ func (r *runner) summarise(start, end, ownCPU, srvCPU time.Duration, srvOK bool,
 		Participants: cfg.Participants, Channels: cfg.Channels, Rate: cfg.Rate,
 		MessagesPlanned: len(r.plan.msgs), MessagesSent: int(r.sentN.Load()),
 		Expected: r.expected.Load(), Received: r.totals.unique.Load(),
-		Duplicated: r.totals.duplicated.Load(), OutOfOrder: r.totals.outOfOrder.Load(), Foreign: r.totals.foreign.Load(),
+		Duplicated: r.totals.duplicated.Load(), OutOfOrder: r.totals.outOfOrder.Load(), Foreign: r.totals.foreign.Load(), Rejected: r.totals.rejected.Load(),
 		Cores: runtime.NumCPU(), PostingErrors: postingErrors, DrainTimedOut: drainTimedOut,
 		RunID: r.runID, SASLMechanismAsked: cfg.SASL, TLS: cfg.TLS != TLSOff,
 	}
 	var lat []int32
 	for p := range r.res {
+		for _, res := range r.res[p] {
+			select {
+			case <-res.c.done:
+				s.StreamsEnded++
+				if s.FirstStreamError == "" {
+					s.FirstStreamError = fmt.Sprintf("%s: %v", res.c.jid, res.c.err)
+				}
+			default:
+			}
+		}
 		s.Resources += len(r.res[p])
 		s.Memberships += len(r.plan.channels[p])
 		for _, res := range r.res[p] {
+			r.sentMu.Lock()
 			for _, c := range r.plan.channels[p] {
 				s.Lost += int64(res.r.missing(c, r.sent[c]))
 			}
+			r.sentMu.Unlock()
 			res.r.mu.Lock()
 			lat = append(lat, res.r.latencies...)
 			res.r.mu.Unlock()
@@ -665,7 +750,7 @@ func (r *runner) cleanup(ctx context.Context) int {
 		return nil
 	})
 	_ = parallel(ctx, r.cfg.Channels, r.cfg.Concurrency, func(ctx context.Context, c int) error {
-		owner := r.res[r.plan.members[c][0]][0].c
+		owner := r.owner(c)
 		name, _, _ := strings.Cut(r.chanJIDs[c], "@")
 		el, err := owner.request(ctx, func(id string) string {
 			return `<iq type='set' id='` + id + `' to='` + r.cfg.MIXDomain + `'><destroy xmlns='` + nsMIXCore + `' channel='` + name + `'/></iq>`
