@@ -342,3 +342,32 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TakeAll takes out of the inbox, in order, every stanza received so far
+// that match accepts. Use it after a later stanza proves that all of them
+// arrived (the final IQ result of a MAM query, say).
+func (c *Client) TakeAll(match func(packet.Packet) bool) []packet.Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var taken []packet.Packet
+	kept := c.inbox[:0:0]
+	for _, p := range c.inbox {
+		if match(p) {
+			taken = append(taken, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	c.inbox = kept
+	return taken
+}
+
+// Vanish drops the connection without closing the stream, as a client
+// whose network went away, and waits for its reader to stop.
+func (c *Client) Vanish() {
+	_ = c.Session.Conn().Close()
+	select {
+	case <-c.served:
+	case <-time.After(Timeout):
+	}
+}
