@@ -1,6 +1,7 @@
 package mixload
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -413,25 +414,46 @@ func (r *runner) owner(c int) *conn {
 // join makes every participant join its channels through client-join
 // (XEP-0405 §2.7), subscribing to the messages node only.
 func (r *runner) join(ctx context.Context) error {
-	type membership struct{ p, c int }
-	var all []membership
-	for p, chans := range r.plan.channels {
-		for _, c := range chans {
-			all = append(all, membership{p, c})
-		}
-	}
+	all := r.memberships()
 	return parallel(ctx, len(all), r.cfg.Concurrency, func(ctx context.Context, i int) error {
 		m := all[i]
 		c := r.res[m.p][0].c
-		el, err := c.request(ctx, func(id string) string {
-			return `<iq type='set' id='` + id + `' to='` + c.bare + `'><client-join xmlns='` + nsMIXPAM + `' channel='` + r.chanJIDs[m.c] +
-				`'><join xmlns='` + nsMIXCore + `'><subscribe node='` + nodeMsgs + `'/><nick>p` + strconv.Itoa(m.p) + `</nick></join></client-join></iq>`
-		})
-		if err != nil {
-			return err
+		// A server may bound a user's requests in flight and answer
+		// type='wait' past it (XEP-0405 §2.7 leaves that to it): try again.
+		for attempt := 1; ; attempt++ {
+			el, err := c.request(ctx, func(id string) string {
+				return `<iq type='set' id='` + id + `' to='` + c.bare + `'><client-join xmlns='` + nsMIXPAM + `' channel='` + r.chanJIDs[m.c] +
+					`'><join xmlns='` + nsMIXCore + `'><subscribe node='` + nodeMsgs + `'/><nick>p` + strconv.Itoa(m.p) + `</nick></join></client-join></iq>`
+			})
+			if err != nil {
+				return err
+			}
+			if attempt < 10 && (bytes.Contains(el, []byte(`type='wait'`)) || bytes.Contains(el, []byte(`type="wait"`))) {
+				select {
+				case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+					continue
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return answer(el, "client-join "+r.chanJIDs[m.c]+" as "+c.jid)
 		}
-		return answer(el, "client-join "+r.chanJIDs[m.c]+" as "+c.jid)
 	})
+}
+
+// membership is one participant in one channel.
+type membership struct{ p, c int }
+
+// memberships lists every membership, the participants taking turns, so
+// that requests in flight at once come from different users.
+func (r *runner) memberships() []membership {
+	var all []membership
+	for j := range r.cfg.PerParticipant {
+		for p, chans := range r.plan.channels {
+			all = append(all, membership{p, chans[j]})
+		}
+	}
+	return all
 }
 
 // warmUp posts one unaccounted message to each channel until every
@@ -730,13 +752,7 @@ func (r *runner) summarise(start, end, ownCPU, srvCPU time.Duration, srvOK bool,
 // accounts' rosters. It returns the number of requests that failed.
 func (r *runner) cleanup(ctx context.Context) int {
 	var failed atomic.Int64
-	type membership struct{ p, c int }
-	var all []membership
-	for p, chans := range r.plan.channels {
-		for _, c := range chans {
-			all = append(all, membership{p, c})
-		}
-	}
+	all := r.memberships()
 	_ = parallel(ctx, len(all), r.cfg.Concurrency, func(ctx context.Context, i int) error {
 		m := all[i]
 		c := r.res[m.p][0].c
