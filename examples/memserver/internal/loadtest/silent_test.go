@@ -23,13 +23,11 @@ import (
 // stanza and never answers (an XEP-0114 component that reads and drops):
 // the client gets remote-server-timeout within the join timeout, its
 // roster is unchanged, and once the client has gone the server's
-// goroutines return to their baseline. It runs in parallel with the soak,
-// since it waits for pam.DefaultJoinTimeout.
+// goroutines return to their baseline. It waits for pam.DefaultJoinTimeout.
 func TestReliabilitySilentChannel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for pam.DefaultJoinTimeout (30 s); -short leaves it out")
 	}
-	t.Parallel()
 	const silent, secret = "silent.localhost", "s3cret"
 	srv := testclient.Start(t, testclient.Options{Components: map[string]string{silent: secret}})
 
