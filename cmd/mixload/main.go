@@ -70,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (mixload.Config, error) {
 		cfg                mixload.Config
 		accounts, password string
 		first              int
-		quiet              bool
+		quiet, trace       bool
 	)
 	fs := flag.NewFlagSet("mixload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -96,6 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (mixload.Config, error) {
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, fmt.Sprintf("bound on the whole run (at most %s)", mixload.MaxDuration))
 	fs.BoolVar(&cfg.KeepChannels, "keep-channels", false, "do not leave and destroy the channels at the end")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
+	fs.BoolVar(&trace, "trace", false, "print every stanza received on standard error (slow; to see how a server answers)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -104,6 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (mixload.Config, error) {
 	}
 	if !quiet {
 		cfg.Progress = stderr
+	}
+	if trace {
+		cfg.Trace = stderr
 	}
 	var err error
 	cfg.Accounts, err = parseAccounts(accounts, password, first, cfg.Participants)

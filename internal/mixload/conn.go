@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -56,6 +55,7 @@ type dialConfig struct {
 	tlsConfig        *tls.Config
 	sasl             string
 	onMessage        func(el []byte, at time.Duration) // called on the read goroutine
+	trace            func(jid string, el []byte)       // nil, or shown every stanza received
 	clock            func() time.Duration
 	negotiateTimeout time.Duration
 }
@@ -317,8 +317,8 @@ func (c *conn) readLoop() {
 			break
 		}
 		at := c.cfg.clock()
-		if debugTrace {
-			fmt.Fprintf(os.Stderr, "TRACE %s <- %s\n", c.jid, el)
+		if c.cfg.trace != nil {
+			c.cfg.trace(c.jid, el)
 		}
 		switch string(name(el)) {
 		case "message":
@@ -446,5 +446,3 @@ func (c *conn) close() {
 	_ = c.nc.Close()
 	<-c.done
 }
-
-var debugTrace = os.Getenv("MIXLOAD_TRACE") != ""

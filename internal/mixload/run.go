@@ -85,6 +85,9 @@ type Config struct {
 	ProgressEvery time.Duration
 	// KeepChannels skips leaving and destroying the channels at the end.
 	KeepChannels bool
+	// Trace, when not nil, gets every stanza received, one per line
+	// (for finding out how a server answers; it slows the run).
+	Trace io.Writer
 }
 
 // Summary is the outcome of a run, one JSON object.
@@ -365,6 +368,7 @@ func (r *runner) login(ctx context.Context) error {
 			resource: fmt.Sprintf("mixload-%s-%d", r.runID, s.k),
 			tls:      r.cfg.TLS, tlsConfig: r.cfg.TLSConfig, sasl: r.cfg.SASL,
 			onMessage: rcv.handle, clock: r.clock, negotiateTimeout: 30 * time.Second,
+			trace: r.trace(),
 		})
 		if err != nil {
 			return err
@@ -374,6 +378,19 @@ func (r *runner) login(ctx context.Context) error {
 		mu.Unlock()
 		return c.send(`<presence/>`)
 	})
+}
+
+// trace returns the stanza tracer of Config.Trace, or nil.
+func (r *runner) trace() func(string, []byte) {
+	if r.cfg.Trace == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(to string, el []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(r.cfg.Trace, "%s <- %s\n", to, el)
+	}
 }
 
 // answer checks that an IQ answer is a result.
