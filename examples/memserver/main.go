@@ -21,6 +21,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -56,6 +57,7 @@ type options struct {
 	componentListen string
 	components      pairs
 	users           pairs
+	userPattern     string
 	tls             string
 	maxStanza       int64
 	quotas          quotas
@@ -65,6 +67,7 @@ type options struct {
 	pg              string
 	archiveMax      int
 	archiveMaxAge   time.Duration
+	cpuProfile      string
 }
 
 // quotas are the per-account limits (docs/security.md).
@@ -107,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.componentListen, "component-listen", "127.0.0.1:5347", "XEP-0114 address for external components")
 	fs.Var(&o.components, "component", "allow an external component under that domain, as name=secret (repeatable)")
 	fs.Var(&o.users, "user", "an account, as name:password (repeatable); with none, alice, bob and carol get random passwords")
+	fs.StringVar(&o.userPattern, "user-pattern", "", "numbered accounts, as pattern:password:count with %d in the pattern (load%d:pw:100 gives load1 to load100), e.g. for mixload")
 	fs.StringVar(&o.tls, "tls", "auto", "auto: STARTTLS required, with a self-signed certificate made at start; off: plain TCP")
 	fs.Int64Var(&o.maxStanza, "max-stanza", server.DefaultMaxStanza, "largest stanza in bytes; larger ones end the stream with policy-violation")
 	fs.IntVar(&o.quotas.resources, "max-resources", server.DefaultMaxResources, "resources one account may bind at once; more get resource-constraint")
@@ -131,6 +135,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.pg, "pg", "", "PostgreSQL connection string for -store postgres, e.g. postgres://user@127.0.0.1:5432/db")
 	fs.IntVar(&o.archiveMax, "archive-max", defaultArchiveMax, "most archived messages kept per account, oldest dropped first; 0: no limit")
 	fs.DurationVar(&o.archiveMaxAge, "archive-max-age", 0, "how long archived messages are kept, e.g. 720h; 0: no limit")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the server stops")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -196,9 +201,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
 	store := accounts.New()
 	users, passwords := o.users.keys, o.users.vals
-	if len(users) == 0 {
+	numbered, err := expandPattern(o.userPattern)
+	if err != nil {
+		return err
+	}
+	for _, u := range numbered {
+		if err := store.Add(u.name, u.password); err != nil {
+			return fmt.Errorf("account %q: %w", u.name, err)
+		}
+	}
+	if len(users) == 0 && len(numbered) == 0 {
 		users = []string{"alice", "bob", "carol"}
 		for range users {
 			passwords = append(passwords, accounts.RandomPassword(12))
@@ -283,6 +309,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	err = errors.Join(serveErr, srv.Close())
 	logger.Info("stopped")
 	return err
+}
+
+// numberedAccount is one account from -user-pattern.
+type numberedAccount struct{ name, password string }
+
+// maxNumberedAccounts bounds -user-pattern.
+const maxNumberedAccounts = 1000000
+
+// expandPattern expands -user-pattern (pattern:password:count).
+func expandPattern(spec string) ([]numberedAccount, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	i, j := strings.Index(spec, ":"), strings.LastIndex(spec, ":")
+	if i < 0 || i == j || !strings.Contains(spec[:i], "%d") {
+		return nil, fmt.Errorf("-user-pattern %q: want pattern:password:count with %%d in the pattern", spec)
+	}
+	var n int
+	if _, err := fmt.Sscan(spec[j+1:], &n); err != nil || n < 1 || n > maxNumberedAccounts {
+		return nil, fmt.Errorf("-user-pattern %q: count must be 1 to %d", spec, maxNumberedAccounts)
+	}
+	out := make([]numberedAccount, n)
+	for k := range out {
+		out[k] = numberedAccount{name: strings.ReplaceAll(spec[:i], "%d", fmt.Sprint(k+1)), password: spec[i+1 : j]}
+	}
+	return out, nil
 }
 
 // printBanner prints, in a few lines, what a client needs to connect.

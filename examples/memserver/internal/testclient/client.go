@@ -359,6 +359,15 @@ func (c *Client) Expect(t testing.TB, what string, match func(packet.Packet) boo
 	return p
 }
 
+// ExpectWithin is Expect with a wait of d instead of Timeout, for answers
+// that take long by design (a join timing out, say).
+func (c *Client) ExpectWithin(t testing.TB, d time.Duration, what string, match func(packet.Packet) bool) packet.Packet {
+	t.Helper()
+	p, ok := c.wait(d, match)
+	require.True(t, ok, "%s: no %s within %s; received: %s", c.JID, what, d, c.dump())
+	return p
+}
+
 // ExpectNone checks that no stanza that match accepts is in the inbox now.
 // Use it after a later stanza proves earlier ones were processed.
 func (c *Client) ExpectNone(t testing.TB, what string, match func(packet.Packet) bool) {
@@ -517,4 +526,14 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Vanish drops the connection without closing the stream, as a client
+// whose network went away, and waits for its reader to stop.
+func (c *Client) Vanish() {
+	_ = c.Session.Conn().Close()
+	select {
+	case <-c.served:
+	case <-time.After(Timeout):
+	}
 }
