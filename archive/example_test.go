@@ -11,7 +11,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/archive"
-	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // A client asks for the last page of its messages from one channel
@@ -28,7 +28,7 @@ func ExampleMAMHandler_HandleIQ() {
 			panic(err)
 		}
 	}
-	router := host.NewRecorder(nil)
+	router := hosttest.NewRecorder(nil)
 	h, err := archive.NewMAMHandler(archive.MAMConfig{Store: store, Router: router})
 	if err != nil {
 		panic(err)
@@ -70,7 +70,7 @@ func ExampleMAMHandler_HandleIQ_extended() {
 			panic(err)
 		}
 	}
-	router := host.NewRecorder(nil)
+	router := hosttest.NewRecorder(nil)
 	h, err := archive.NewMAMHandler(archive.MAMConfig{Store: store, Router: router})
 	if err != nil {
 		panic(err)

@@ -14,7 +14,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // The MAM tests' cast.
@@ -30,14 +30,14 @@ var (
 type mamEnv struct {
 	t       testing.TB
 	store   *MemStore
-	router  *host.Recorder
+	router  *hosttest.Recorder
 	handler *MAMHandler
 	ids     []string // the records appended by fill, in order
 }
 
 func newMAMEnv(t testing.TB, cfg MAMConfig) *mamEnv {
 	t.Helper()
-	e := &mamEnv{t: t, store: NewMemStore(), router: host.NewRecorder(nil)}
+	e := &mamEnv{t: t, store: NewMemStore(), router: hosttest.NewRecorder(nil)}
 	if cfg.Store == nil {
 		cfg.Store = e.store
 	}
@@ -195,7 +195,7 @@ func (a mamAnswers) condition() stanza.Condition {
 
 // parseMAMAnswers decodes the deliveries: result messages, then exactly one
 // IQ, every one a well-formed stanza addressed to the requester.
-func parseMAMAnswers(t testing.TB, ds []host.Delivery) mamAnswers {
+func parseMAMAnswers(t testing.TB, ds []hosttest.Delivery) mamAnswers {
 	t.Helper()
 	require.NotEmpty(t, ds, "no answer")
 	var a mamAnswers

@@ -17,6 +17,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 func TestMAMResultShape(t *testing.T) {
@@ -400,10 +401,10 @@ func TestMAMRouterFailure(t *testing.T) {
 
 func TestNewMAMHandlerChecksItsConfig(t *testing.T) {
 	for _, c := range []MAMConfig{
-		{Router: host.NewRecorder(nil)},
+		{Router: hosttest.NewRecorder(nil)},
 		{Store: NewMemStore()},
-		{Store: NewMemStore(), Router: host.NewRecorder(nil), PageSize: -1},
-		{Store: NewMemStore(), Router: host.NewRecorder(nil), PageSize: 30, MaxPageSize: 20},
+		{Store: NewMemStore(), Router: hosttest.NewRecorder(nil), PageSize: -1},
+		{Store: NewMemStore(), Router: hosttest.NewRecorder(nil), PageSize: 30, MaxPageSize: 20},
 	} {
 		_, err := NewMAMHandler(c)
 		require.Error(t, err)

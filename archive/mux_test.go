@@ -11,7 +11,7 @@ import (
 	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/mux"
 
-	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/internal/ns"
 )
 
@@ -31,9 +31,9 @@ func (r *mamTokenRecorder) EncodeElement(any, xml.StartElement) error { panic("n
 
 // stanzas encodes the recorded tokens as mellium's session does (with
 // encoding/xml's Encoder), one top-level element at a time.
-func (r *mamTokenRecorder) stanzas(t *testing.T) []host.Delivery {
+func (r *mamTokenRecorder) stanzas(t *testing.T) []hosttest.Delivery {
 	t.Helper()
-	var out []host.Delivery
+	var out []hosttest.Delivery
 	var buf bytes.Buffer
 	enc := xml.NewEncoder(&buf)
 	depth := 0
@@ -45,7 +45,7 @@ func (r *mamTokenRecorder) stanzas(t *testing.T) []host.Delivery {
 		case xml.EndElement:
 			if depth--; depth == 0 {
 				require.NoError(t, enc.Flush())
-				out = append(out, host.Delivery{To: mamRequester, Stanza: bytes.Clone(buf.Bytes())})
+				out = append(out, hosttest.Delivery{To: mamRequester, Stanza: bytes.Clone(buf.Bytes())})
 				buf.Reset()
 			}
 		}

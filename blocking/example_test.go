@@ -14,6 +14,7 @@ import (
 
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/roster"
@@ -111,7 +112,7 @@ func ExampleHandler_HandleIQ() {
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/chamber")})
 	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/balcony")})
-	router := host.NewRecorder(nil)
+	router := hosttest.NewRecorder(nil)
 	h := blocking.NewHandler(blocking.NewMemStore(), sessions, router)
 
 	// The host decodes the IQ and stamps its from.
@@ -160,7 +161,7 @@ func ExampleBlockedError() {
 // mux, with the JID the session bound.
 func ExampleHandle() {
 	sessions := host.NewMemSessions()
-	router := host.NewRecorder(nil) // the host's router, with a send queue
+	router := hosttest.NewRecorder(nil) // the host's router, with a send queue
 	h := blocking.NewHandler(blocking.NewMemStore(), sessions, router)
 
 	ctx := context.Background() // the session's context

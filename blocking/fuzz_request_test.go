@@ -12,6 +12,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // FuzzParseRequest feeds arbitrary bytes as the payload of a blocking
@@ -53,7 +54,7 @@ func FuzzParseRequest(f *testing.F) {
 		require.NoError(t, err)
 		sessions := host.NewMemSessions()
 		sessions.Add(host.Resource{JID: session})
-		router := host.NewRecorder(nil)
+		router := hosttest.NewRecorder(nil)
 		h := NewHandler(store, sessions, router)
 
 		iq := stanza.IQ{ID: "fuzz", Type: typ, From: session}

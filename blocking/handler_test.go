@@ -22,6 +22,7 @@ import (
 
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 var (
@@ -36,13 +37,13 @@ var (
 type env struct {
 	store    *blocking.MemStore
 	sessions *host.MemSessions
-	router   *host.Recorder
+	router   *hosttest.Recorder
 	handler  *blocking.Handler
 }
 
 func newEnv(t *testing.T, store blocking.Store, router host.Router, opts ...blocking.HandlerOption) env {
 	t.Helper()
-	e := env{store: blocking.NewMemStore(), sessions: host.NewMemSessions(), router: host.NewRecorder(nil)}
+	e := env{store: blocking.NewMemStore(), sessions: host.NewMemSessions(), router: hosttest.NewRecorder(nil)}
 	if store == nil {
 		store = e.store
 	}
@@ -100,7 +101,7 @@ func (e env) handle(raw string) (stanza.IQ, error) {
 }
 
 // isPush reports whether d is a push, an IQ set, rather than an answer.
-func isPush(d host.Delivery) bool {
+func isPush(d hosttest.Delivery) bool {
 	return bytes.HasPrefix(d.Stanza, []byte(`<iq type="set"`))
 }
 
@@ -311,7 +312,7 @@ func TestHandlerNoSender(t *testing.T) {
 // returned, and that the command took effect all the same.
 func TestHandlerRouteFails(t *testing.T) {
 	errGone := errors.New("session gone")
-	router := host.NewRecorder(func(_ context.Context, d host.Delivery) error {
+	router := hosttest.NewRecorder(func(_ context.Context, d hosttest.Delivery) error {
 		if !isPush(d) {
 			return errGone
 		}
@@ -326,7 +327,7 @@ func TestHandlerRouteFails(t *testing.T) {
 }
 
 func TestNewHandlerNeedsDependencies(t *testing.T) {
-	store, sessions, router := blocking.NewMemStore(), host.NewMemSessions(), host.NewRecorder(nil)
+	store, sessions, router := blocking.NewMemStore(), host.NewMemSessions(), hosttest.NewRecorder(nil)
 	for _, tc := range []struct {
 		name     string
 		store    blocking.Store
@@ -377,7 +378,7 @@ func TestHandlerStoreFailure(t *testing.T) {
 func TestHandlerPushFailure(t *testing.T) {
 	var logs bytes.Buffer
 	errGone := errors.New("session gone")
-	router := host.NewRecorder(func(_ context.Context, d host.Delivery) error {
+	router := hosttest.NewRecorder(func(_ context.Context, d hosttest.Delivery) error {
 		if d.To.Equal(balcony) {
 			return errGone
 		}
@@ -414,7 +415,7 @@ func TestHandlerSerialisesChanges(t *testing.T) {
 	bDone := make(chan struct{})
 	first := true
 	var mu sync.Mutex
-	router := host.NewRecorder(func(context.Context, host.Delivery) error {
+	router := hosttest.NewRecorder(func(context.Context, hosttest.Delivery) error {
 		mu.Lock()
 		hold := first
 		first = false
@@ -461,7 +462,7 @@ func TestHandlerRetrievalWaitsForChanges(t *testing.T) {
 	pushing := make(chan struct{})
 	release := make(chan struct{})
 	var once sync.Once
-	router := host.NewRecorder(func(_ context.Context, d host.Delivery) error {
+	router := hosttest.NewRecorder(func(_ context.Context, d hosttest.Delivery) error {
 		if !isPush(d) {
 			return nil
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 const (
@@ -69,7 +70,7 @@ func testAccount(t testing.TB, router host.Router) *disco.Account {
 
 // answer hands a request to a, which answers through rec, and returns the
 // one answer, routed to the requester.
-func answer(t *testing.T, a *disco.Account, rec *host.Recorder, iq stanza.IQ, payload xml.TokenReader) string {
+func answer(t *testing.T, a *disco.Account, rec *hosttest.Recorder, iq stanza.IQ, payload xml.TokenReader) string {
 	t.Helper()
 	rec.Reset()
 	require.NoError(t, a.HandleIQ(t.Context(), iq, payload))
@@ -227,7 +228,7 @@ func TestAccountHandleIQ(t *testing.T) {
 			errorXML("cancel", "service-unavailable", "only disco#info queries are answered here") + `</iq>`,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := host.NewRecorder(nil)
+			rec := hosttest.NewRecorder(nil)
 			require.Equal(t, tc.want, answer(t, testAccount(t, rec), rec, tc.iq, tokensOf(tc.payload)))
 		})
 	}
@@ -266,7 +267,7 @@ func TestAccountNotHandled(t *testing.T) {
 }
 
 func TestAccountNilPayload(t *testing.T) {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	iq := stanza.IQ{ID: "x", Type: stanza.GetIQ, From: jid.MustParse("juliet@capulet.lit/balcony")}
 	require.Equal(t, `<iq type="error" to="juliet@capulet.lit/balcony" from="juliet@capulet.lit" id="x">`+
 		errorXML("modify", "bad-request", "an IQ request needs a payload")+`</iq>`, answer(t, testAccount(t, rec), rec, iq, nil))
@@ -295,7 +296,7 @@ func TestAccountArchiveFeature(t *testing.T) {
 		{"with archive", disco.Features{Archive: true}, `<feature var="urn:xmpp:mix:pam:2"></feature><feature var="urn:xmpp:mix:pam:2#archive"></feature></query>`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := host.NewRecorder(nil)
+			rec := hosttest.NewRecorder(nil)
 			a, err := disco.NewAccount(disco.AccountConfig{Router: rec, Features: tc.features})
 			require.NoError(t, err)
 			iq := stanza.IQ{ID: "x", Type: stanza.GetIQ, From: jid.MustParse("juliet@capulet.lit/balcony")}
@@ -310,7 +311,7 @@ func TestAccountArchiveFeature(t *testing.T) {
 
 func TestAccountAuthorizerArguments(t *testing.T) {
 	var gotAccount, gotRequester string
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	a, err := disco.NewAccount(disco.AccountConfig{
 		Router: rec,
 		Authorizer: disco.AuthorizerFunc(func(_ context.Context, account, requester jid.JID) (bool, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/internal/ns"
 )
 
@@ -30,7 +31,7 @@ func ExampleFeatures() {
 }
 
 func ExampleAccount_HandleIQ() {
-	router := host.NewRecorder(nil) // the host's router
+	router := hosttest.NewRecorder(nil) // the host's router
 	account, err := disco.NewAccount(disco.AccountConfig{
 		Router:        router,
 		Features:      disco.Features{Archive: true},
@@ -73,7 +74,7 @@ func ExampleAccount_HandleIQ() {
 // A host built on mellium's mux registers the Account on each client
 // session's mux, with the JID the session bound.
 func ExampleHandle() {
-	router := host.NewRecorder(nil) // the host's router
+	router := hosttest.NewRecorder(nil) // the host's router
 	account, err := disco.NewAccount(disco.AccountConfig{Router: router, Features: disco.Features{Archive: true}})
 	if err != nil {
 		fmt.Println(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/internal/ns"
 )
 
@@ -58,7 +59,7 @@ func FuzzParseInfo(f *testing.F) {
 
 // FuzzAccountHandleIQ answers disco#info requests from anyone to anything.
 func FuzzAccountHandleIQ(f *testing.F) {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	a, err := disco.NewAccount(disco.AccountConfig{
 		Router:         rec,
 		Features:       disco.Features{Archive: true},

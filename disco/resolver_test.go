@@ -19,6 +19,7 @@ import (
 
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 const (
@@ -485,7 +486,7 @@ func TestResolverUpdate(t *testing.T) {
 func TestResolverThroughExchange(t *testing.T) {
 	var ex *host.Exchange
 	var sent []string
-	rec := host.NewRecorder(func(_ context.Context, d host.Delivery) error {
+	rec := hosttest.NewRecorder(func(_ context.Context, d hosttest.Delivery) error {
 		sent = append(sent, string(d.Stanza))
 		d2 := xml.NewDecoder(bytes.NewReader(d.Stanza))
 		tok, err := d2.Token()

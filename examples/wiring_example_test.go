@@ -12,6 +12,7 @@ import (
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/pam"
 	"github.com/mixpam/mixpam/presence"
 	"github.com/mixpam/mixpam/roster"
@@ -22,7 +23,7 @@ import (
 func Example_wiring() {
 	ctx := context.Background()
 	sessions := host.NewMemSessions()
-	router := host.NewRecorder(nil) // a host's own router in real life
+	router := hosttest.NewRecorder(nil) // a host's own router in real life
 	exchange := host.NewExchange(router)
 	rosters, archives, blocks := roster.NewMemStore(), archive.NewMemStore(), blocking.NewMemStore()
 

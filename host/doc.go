@@ -12,6 +12,7 @@
 //     wait for its answer, matching the answer strictly so that a spoofed
 //     response changes nothing (§2.6–2.8).
 //
-// Each interface has an in-memory implementation here (MemSessions, Recorder)
-// and a conformance kit in host/hosttest that a host runs against its own.
+// Sessions has an in-memory implementation here (MemSessions). Package
+// host/hosttest holds the conformance kits a host runs against its own
+// registry and router, and a test double for Router (hosttest.Recorder).
 package host

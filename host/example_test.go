@@ -10,6 +10,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // An Exchange sends a MIX join to a channel (XEP-0405 §2.7) and waits for
@@ -17,7 +18,7 @@ import (
 // process and answers from inside Route.
 func ExampleExchange() {
 	var ex *host.Exchange
-	channel := func(_ context.Context, d host.Delivery) error {
+	channel := func(_ context.Context, d hosttest.Delivery) error {
 		start, err := xml.NewDecoder(strings.NewReader(string(d.Stanza))).Token()
 		if err != nil {
 			return err
@@ -31,7 +32,7 @@ func ExampleExchange() {
 			`<join xmlns='urn:xmpp:mix:core:1' jid='123456#coven@mix.shakespeare.example'/>`)))
 		return err
 	}
-	ex = host.NewExchange(host.NewRecorder(channel))
+	ex = host.NewExchange(hosttest.NewRecorder(channel))
 
 	req := stanza.IQ{
 		ID:   "E6E10350-76CF-40C6-B91B-1EA08C332FC7",
@@ -49,23 +50,4 @@ func ExampleExchange() {
 	// Output:
 	// result coven@mix.shakespeare.example
 	// <join xmlns="urn:xmpp:mix:core:1" jid="123456#coven@mix.shakespeare.example"></join>
-}
-
-// A Recorder records what mixpam routes, for tests; Wait synchronises with
-// deliveries made by other goroutines.
-func ExampleRecorder() {
-	rec := host.NewRecorder(nil)
-	to := jid.MustParse("hag66@shakespeare.example/UUID-a1j/7533")
-	go host.RouteBytes(context.Background(), rec, to, []byte(`<message type="groupchat"><body>Harpier cries</body></message>`))
-
-	deliveries, err := rec.Wait(context.Background(), 1)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(deliveries[0].To)
-	fmt.Println(string(deliveries[0].Stanza))
-	// Output:
-	// hag66@shakespeare.example/UUID-a1j/7533
-	// <message type="groupchat"><body>Harpier cries</body></message>
 }

@@ -16,6 +16,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
 )
@@ -48,7 +49,7 @@ type exchangeResult struct {
 
 // startExchange runs ex.Exchange(req) in a goroutine and waits until the
 // request has been routed through rec.
-func startExchange(t *testing.T, ctx context.Context, ex *host.Exchange, rec *host.Recorder, req stanza.IQ, payload string) <-chan exchangeResult {
+func startExchange(t *testing.T, ctx context.Context, ex *host.Exchange, rec *hosttest.Recorder, req stanza.IQ, payload string) <-chan exchangeResult {
 	t.Helper()
 	done := make(chan exchangeResult, 1)
 	before := len(rec.Deliveries())
@@ -64,7 +65,7 @@ func startExchange(t *testing.T, ctx context.Context, ex *host.Exchange, rec *ho
 func TestExchangeRoundTrip(t *testing.T) {
 	for _, typ := range []stanza.IQType{stanza.ResultIQ, stanza.ErrorIQ} {
 		t.Run(string(typ), func(t *testing.T) {
-			rec := host.NewRecorder(nil)
+			rec := hosttest.NewRecorder(nil)
 			ex := host.NewExchange(rec)
 			done := startExchange(t, t.Context(), ex, rec, joinIQ(), joinRequest)
 
@@ -95,7 +96,7 @@ func TestExchangeRoundTrip(t *testing.T) {
 }
 
 func TestExchangeAnswerWithoutPayload(t *testing.T) {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	ex := host.NewExchange(rec)
 	done := startExchange(t, t.Context(), ex, rec, joinIQ(), joinRequest)
 	consumed, err := ex.Receive(answer(), nil)
@@ -138,7 +139,7 @@ func TestExchangeIgnoresSpoofedAnswers(t *testing.T) {
 		{"type get", func(iq *stanza.IQ) { iq.Type = stanza.GetIQ }},
 		{"type set", func(iq *stanza.IQ) { iq.Type = stanza.SetIQ }},
 	}
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	ex := host.NewExchange(rec)
 	done := startExchange(t, t.Context(), ex, rec, joinIQ(), joinRequest)
 	for _, tc := range tests {
@@ -170,7 +171,7 @@ func TestExchangeIgnoresSpoofedAnswers(t *testing.T) {
 }
 
 func TestExchangeInFlight(t *testing.T) {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	ex := host.NewExchange(rec)
 	done := startExchange(t, t.Context(), ex, rec, joinIQ(), joinRequest)
 
@@ -222,7 +223,7 @@ func TestExchangeContextEnds(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, routed := tc.ctx(t)
-			rec := host.NewRecorder(func(context.Context, host.Delivery) error {
+			rec := hosttest.NewRecorder(func(context.Context, hosttest.Delivery) error {
 				routed()
 				return nil
 			})
@@ -246,7 +247,7 @@ func TestExchangeContextEnds(t *testing.T) {
 
 func TestExchangeRouteError(t *testing.T) {
 	errDown := errors.New("channel unreachable")
-	ex := host.NewExchange(host.NewRecorder(func(context.Context, host.Delivery) error { return errDown }))
+	ex := host.NewExchange(hosttest.NewRecorder(func(context.Context, hosttest.Delivery) error { return errDown }))
 	_, err := ex.Exchange(t.Context(), joinIQ(), tokens(joinRequest))
 	require.ErrorIs(t, err, errDown)
 	require.Zero(t, ex.Pending())
@@ -265,7 +266,7 @@ func TestExchangeRejectsBadRequests(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := host.NewRecorder(nil)
+			rec := hosttest.NewRecorder(nil)
 			ex := host.NewExchange(rec)
 			req := joinIQ()
 			tc.change(&req)
@@ -281,7 +282,7 @@ func TestExchangeRejectsBadRequests(t *testing.T) {
 // channel does: the answer must not be lost.
 func TestExchangeAnswerDuringRoute(t *testing.T) {
 	var ex *host.Exchange
-	rec := host.NewRecorder(func(context.Context, host.Delivery) error {
+	rec := hosttest.NewRecorder(func(context.Context, hosttest.Delivery) error {
 		consumed, err := ex.Receive(answer(), tokens(joinResponse))
 		if err == nil && !consumed {
 			err = errors.New("answer not consumed")
@@ -298,7 +299,7 @@ func TestExchangeAnswerDuringRoute(t *testing.T) {
 // TestExchangeBadAnswerPayload feeds an answer whose payload does not
 // parse: Receive reports the error and the request keeps waiting.
 func TestExchangeBadAnswerPayload(t *testing.T) {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	ex := host.NewExchange(rec)
 	done := startExchange(t, t.Context(), ex, rec, joinIQ(), joinRequest)
 	consumed, err := ex.Receive(answer(), tokens(`<join xmlns="urn:xmpp:mix:core:1"><unclosed></join>`))
@@ -317,7 +318,7 @@ func TestExchangeConcurrent(t *testing.T) {
 	const n = 50
 	var ex *host.Exchange
 	var answers sync.WaitGroup
-	rec := host.NewRecorder(func(_ context.Context, d host.Delivery) error {
+	rec := hosttest.NewRecorder(func(_ context.Context, d hosttest.Delivery) error {
 		iq := answer()
 		iq.ID = requestID(t, d.Stanza)
 		answers.Go(func() {
@@ -373,7 +374,7 @@ func TestExchangeAnswerRacingContextEnd(t *testing.T) {
 	for i := range rounds {
 		ctx, cancel := context.WithCancel(t.Context())
 		routed := make(chan struct{})
-		ex := host.NewExchange(host.NewRecorder(func(context.Context, host.Delivery) error {
+		ex := host.NewExchange(hosttest.NewRecorder(func(context.Context, hosttest.Delivery) error {
 			close(routed)
 			return nil
 		}))

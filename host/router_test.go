@@ -9,10 +9,11 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // routeOnly hides a Recorder's RouteRaw.
-type routeOnly struct{ r *host.Recorder }
+type routeOnly struct{ r *hosttest.Recorder }
 
 func (r routeOnly) Route(ctx context.Context, to jid.JID, stanza xml.TokenReader) error {
 	return r.r.Route(ctx, to, stanza)
@@ -24,13 +25,13 @@ func TestRouteBytes(t *testing.T) {
 	const raw = `<message to="hag66@shakespeare.example" type="groupchat"><body>a &amp; b</body><mix xmlns="urn:xmpp:mix:core:1"><nick>x</nick></mix></message>`
 	for _, tc := range []struct {
 		name   string
-		router func(*host.Recorder) host.Router
+		router func(*hosttest.Recorder) host.Router
 	}{
-		{"RawRouter", func(r *host.Recorder) host.Router { return r }},
-		{"Router", func(r *host.Recorder) host.Router { return routeOnly{r} }},
+		{"RawRouter", func(r *hosttest.Recorder) host.Router { return r }},
+		{"Router", func(r *hosttest.Recorder) host.Router { return routeOnly{r} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := host.NewRecorder(nil)
+			rec := hosttest.NewRecorder(nil)
 			require.NoError(t, host.RouteBytes(t.Context(), tc.router(rec), hag66, []byte(raw)))
 			ds := rec.To(hag66)
 			require.Len(t, ds, 1)
@@ -38,7 +39,7 @@ func TestRouteBytes(t *testing.T) {
 		})
 	}
 	t.Run("bad XML through Route", func(t *testing.T) {
-		rec := host.NewRecorder(nil)
+		rec := hosttest.NewRecorder(nil)
 		err := host.RouteBytes(t.Context(), routeOnly{rec}, hag66, []byte(`<message><body></message>`))
 		require.Error(t, err)
 		require.Empty(t, rec.Deliveries())

@@ -13,6 +13,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/pam"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -21,10 +22,10 @@ import (
 // in-process channel, coven@mix.shakespeare.example, that accepts every join
 // with participant id 123456 and every leave. The roster.Handler that keeps
 // the channel items is the one that answers the users' roster gets.
-func exampleNetwork(client jid.JID) (*pam.JoinHandler, *host.Recorder, roster.Store) {
+func exampleNetwork(client jid.JID) (*pam.JoinHandler, *hosttest.Recorder, roster.Store) {
 	channel := jid.MustParse("coven@mix.shakespeare.example")
 	var ex *host.Exchange
-	rec := host.NewRecorder(func(_ context.Context, d host.Delivery) error {
+	rec := hosttest.NewRecorder(func(_ context.Context, d hosttest.Delivery) error {
 		if !d.To.Equal(channel) {
 			return nil
 		}

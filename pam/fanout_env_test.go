@@ -16,6 +16,7 @@ import (
 
 	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -44,7 +45,7 @@ type fanOutEnv struct {
 	roster   *roster.MemStore
 	archive  *archive.MemStore
 	sessions *host.MemSessions
-	router   *host.Recorder
+	router   *hosttest.Recorder
 	logs     *fanOutLogs
 }
 
@@ -57,7 +58,7 @@ func newFanOutEnv(t testing.TB, opts ...fanOutEnvOption) *fanOutEnv {
 		roster:   roster.NewMemStore(),
 		archive:  archive.NewMemStore(),
 		sessions: host.NewMemSessions(),
-		router:   host.NewRecorder(nil),
+		router:   hosttest.NewRecorder(nil),
 		logs:     &fanOutLogs{},
 	}
 	ctx := context.Background()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/pam"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -32,7 +33,7 @@ func ExampleFanOut_ServeMessage() {
 	sessions.Add(host.Resource{JID: jid.MustParse("hecate@shakespeare.example/UUID-x4r/2491"), MIXCapable: true})
 	sessions.Add(host.Resource{JID: jid.MustParse("hecate@shakespeare.example/legacy")})
 	store := archive.NewMemStore()
-	router := host.NewRecorder(nil)
+	router := hosttest.NewRecorder(nil)
 	fanOut, err := pam.NewFanOut(pam.FanOutConfig{Sessions: sessions, Router: router, Roster: rst, Archive: store})
 	if err != nil {
 		panic(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -385,7 +386,7 @@ func TestFanOutArchiveFailureDeliversAndReports(t *testing.T) {
 
 // fanOutFailingRouter fails deliveries to one JID.
 type fanOutFailingRouter struct {
-	*host.Recorder
+	*hosttest.Recorder
 	fail jid.JID
 }
 
@@ -398,9 +399,9 @@ func (r fanOutFailingRouter) RouteRaw(ctx context.Context, to jid.JID, raw []byt
 
 func TestFanOutDeliveryFailureReachesTheOthers(t *testing.T) {
 	broken := jid.MustParse("hecate@shakespeare.example/broken")
-	var rec *host.Recorder
+	var rec *hosttest.Recorder
 	e := newFanOutEnv(t, func(c *FanOutConfig) {
-		rec = host.NewRecorder(nil)
+		rec = hosttest.NewRecorder(nil)
 		c.Router = fanOutFailingRouter{Recorder: rec, fail: broken}
 	})
 	e.router = rec
@@ -560,7 +561,7 @@ func TestFanOutIDsAreOrdered(t *testing.T) {
 }
 
 func TestNewFanOutNeedsItsSeams(t *testing.T) {
-	_, err := NewFanOut(FanOutConfig{Sessions: host.NewMemSessions(), Router: host.NewRecorder(nil), Roster: roster.NewMemStore()})
+	_, err := NewFanOut(FanOutConfig{Sessions: host.NewMemSessions(), Router: hosttest.NewRecorder(nil), Roster: roster.NewMemStore()})
 	require.Error(t, err)
 }
 

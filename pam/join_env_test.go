@@ -17,13 +17,14 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/roster"
 )
 
 // The test harness: a JoinHandler wired to an in-process network made of a
-// host.Recorder (the router), a host.Exchange on it, MemSessions, a
+// hosttest.Recorder (the router), a host.Exchange on it, MemSessions, a
 // roster.Handler over a roster store, and fake channels that answer by
 // calling Exchange.Receive.
 
@@ -41,7 +42,7 @@ const testWait = 10 * time.Second
 // joinEnv is one test network.
 type joinEnv struct {
 	t        testing.TB
-	rec      *host.Recorder
+	rec      *hosttest.Recorder
 	ex       *host.Exchange
 	sessions *host.MemSessions
 	mem      *roster.MemStore
@@ -67,7 +68,7 @@ type testStanza struct {
 func newJoinEnv(t testing.TB, cfg JoinConfig, store func(roster.Store) roster.Store) *joinEnv {
 	t.Helper()
 	e := &joinEnv{t: t, channels: make(map[string]func(testStanza))}
-	e.rec = host.NewRecorder(e.forward)
+	e.rec = hosttest.NewRecorder(e.forward)
 	e.ex = host.NewExchange(e.rec)
 	e.sessions = host.NewMemSessions()
 	e.sessions.Add(host.Resource{JID: testClientA, Interested: true, MIXCapable: true, Annotate: true, Available: true})
@@ -100,7 +101,7 @@ func newJoinEnv(t testing.TB, cfg JoinConfig, store func(roster.Store) roster.St
 }
 
 // forward hands deliveries to channels to their behaviour.
-func (e *joinEnv) forward(_ context.Context, d host.Delivery) error {
+func (e *joinEnv) forward(_ context.Context, d hosttest.Delivery) error {
 	e.mu.Lock()
 	behave := e.channels[d.To.Bare().String()]
 	e.mu.Unlock()
@@ -121,7 +122,7 @@ func (e *joinEnv) setChannel(j jid.JID, behave func(testStanza)) {
 	e.channels[j.String()] = behave
 }
 
-func parseTestStanza(t testing.TB, d host.Delivery) testStanza {
+func parseTestStanza(t testing.TB, d hosttest.Delivery) testStanza {
 	t.Helper()
 	dec := xml.NewDecoder(bytes.NewReader(d.Stanza))
 	tok, err := dec.Token()

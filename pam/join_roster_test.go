@@ -15,7 +15,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -23,7 +23,7 @@ import (
 // roster get with id gateID until release is closed, after closing held,
 // and passes everything else straight to the Recorder.
 type gatedRouter struct {
-	*host.Recorder
+	*hosttest.Recorder
 	held, release chan struct{}
 }
 

@@ -15,6 +15,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -855,21 +856,21 @@ func resultFor(req testStanza) string {
 	return `<join xmlns="urn:xmpp:mix:core:1" id="p1"/>`
 }
 
-func answerTo(client jid.JID, id string) func(host.Delivery, testStanza) bool {
-	return func(d host.Delivery, s testStanza) bool {
+func answerTo(client jid.JID, id string) func(hosttest.Delivery, testStanza) bool {
+	return func(d hosttest.Delivery, s testStanza) bool {
 		return d.To.String() == client.String() && isAnswer(id)(s)
 	}
 }
 
-func requestWithID(channel jid.JID, id string) func(host.Delivery, testStanza) bool {
-	return func(d host.Delivery, s testStanza) bool {
+func requestWithID(channel jid.JID, id string) func(hosttest.Delivery, testStanza) bool {
+	return func(d hosttest.Delivery, s testStanza) bool {
 		return d.To.String() == channel.String() && s.IQ.Type == stanza.SetIQ && s.IQ.ID == id
 	}
 }
 
 // requireOrder checks that the first delivery matching before was recorded
 // before the first matching after.
-func requireOrder(t *testing.T, e *joinEnv, before, after func(host.Delivery, testStanza) bool) {
+func requireOrder(t *testing.T, e *joinEnv, before, after func(hosttest.Delivery, testStanza) bool) {
 	t.Helper()
 	ib, ia := -1, -1
 	for i, d := range e.rec.Deliveries() {
@@ -963,7 +964,7 @@ func TestJoinExchangerFailures(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := host.NewRecorder(nil)
+			rec := hosttest.NewRecorder(nil)
 			store := roster.NewMemStore()
 			h, err := NewJoinHandler(JoinConfig{Exchanger: tc.ex, Roster: roster.NewHandler(store, host.NewMemSessions(), rec), Router: rec})
 			require.NoError(t, err)
@@ -984,7 +985,7 @@ func TestJoinExchangerFailures(t *testing.T) {
 }
 
 func TestNewJoinHandlerValidates(t *testing.T) {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	ok := JoinConfig{Exchanger: host.NewExchange(rec), Roster: roster.NewHandler(roster.NewMemStore(), host.NewMemSessions(), rec),
 		Router: rec}
 	for _, tc := range []struct {

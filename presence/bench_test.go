@@ -15,6 +15,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/internal/splice"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -157,7 +158,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 		var perEntry float64
 		for b.Loop() {
 			before := heapAlloc()
-			h := New(host.NewMemSessions(), host.NewRecorder(nil), rosters, CacheLimits(entries, entries))
+			h := New(host.NewMemSessions(), hosttest.NewRecorder(nil), rosters, CacheLimits(entries, entries))
 			q := p
 			for _, u := range users {
 				q.To = u

@@ -11,6 +11,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/presence"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -31,7 +32,7 @@ func decode(raw string) (stanza.Presence, xml.TokenReader) {
 }
 
 // show prints what the router was given, one line per stanza.
-func show(r *host.Recorder) {
+func show(r *hosttest.Recorder) {
 	for _, d := range r.Deliveries() {
 		var p struct {
 			From string `xml:"from,attr"`
@@ -48,7 +49,7 @@ func show(r *host.Recorder) {
 
 // A user who joined coven@mix.shakespeare.example, sharing presence, has a
 // MIX-capable client and an older one online.
-func setUp() (*presence.Handler, *host.MemSessions, *host.Recorder) {
+func setUp() (*presence.Handler, *host.MemSessions, *hosttest.Recorder) {
 	ctx := context.Background()
 	rosters := roster.NewMemStore()
 	_, err := rosters.Put(ctx, jid.MustParse("hag66@shakespeare.example"), roster.Item{
@@ -62,7 +63,7 @@ func setUp() (*presence.Handler, *host.MemSessions, *host.Recorder) {
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: jid.MustParse("hag66@shakespeare.example/UUID-a1j/7533"), MIXCapable: true})
 	sessions.Add(host.Resource{JID: jid.MustParse("hag66@shakespeare.example/old"), MIXCapable: false})
-	router := host.NewRecorder(nil)
+	router := hosttest.NewRecorder(nil)
 	return presence.New(sessions, router, rosters), sessions, router
 }
 
@@ -158,7 +159,7 @@ func ExampleHandler_Joined() {
 	rosters := roster.NewMemStore()
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: client, MIXCapable: true})
-	router := host.NewRecorder(nil)
+	router := hosttest.NewRecorder(nil)
 	h := presence.New(sessions, router, rosters)
 
 	// The client is online before the join: no channel gets its presence.

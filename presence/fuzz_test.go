@@ -12,6 +12,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/internal/mixjid"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -38,7 +39,7 @@ func FuzzInbound(f *testing.F) {
 
 		ctx := context.Background()
 		sessions := host.NewMemSessions()
-		router := host.NewRecorder(nil)
+		router := hosttest.NewRecorder(nil)
 		rosters := roster.NewMemStore()
 		user := jid.MustParse(userBare)
 		if _, err := rosters.Put(ctx, user, roster.Item{JID: jid.MustParse(coven), Subscription: roster.From, Channel: true}); err != nil {
@@ -103,7 +104,7 @@ func checkWellFormed(t *testing.T, raw []byte) {
 }
 
 // stanzas returns the deliveries' stanzas, for messages.
-func stanzas(ds []host.Delivery) []string {
+func stanzas(ds []hosttest.Delivery) []string {
 	var out []string
 	for _, d := range ds {
 		out = append(out, string(d.Stanza))

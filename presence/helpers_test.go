@@ -14,6 +14,7 @@ import (
 
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -42,7 +43,7 @@ const clientPresence = `<presence xmlns='jabber:client'><show>dnd</show><status>
 type harness struct {
 	t        *testing.T
 	sessions *host.MemSessions
-	router   *host.Recorder
+	router   *hosttest.Recorder
 	rosters  *roster.MemStore
 	h        *Handler
 	base     Stats // counters when the test's setup ended
@@ -53,7 +54,7 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 	hs := &harness{
 		t:        t,
 		sessions: host.NewMemSessions(),
-		router:   host.NewRecorder(nil),
+		router:   hosttest.NewRecorder(nil),
 		rosters:  roster.NewMemStore(),
 	}
 	hs.h = New(hs.sessions, hs.router, hs.rosters, opts...)
@@ -152,7 +153,7 @@ type delivered struct {
 	} `xml:"urn:xmpp:mix:presence:0 mix"`
 }
 
-func parseDelivery(t testing.TB, d host.Delivery) delivered {
+func parseDelivery(t testing.TB, d hosttest.Delivery) delivered {
 	t.Helper()
 	var got delivered
 	require.NoError(t, xml.Unmarshal(d.Stanza, &got), "%s", d.Stanza)

@@ -10,6 +10,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -150,7 +151,7 @@ func (p *pausingRoster) Items(ctx context.Context, user jid.JID) ([]roster.Item,
 func TestJoinedWhileClientComesOnline(t *testing.T) {
 	mem := roster.NewMemStore()
 	paused := &pausingRoster{Store: mem, entered: make(chan struct{}), release: make(chan struct{})}
-	hs := &harness{t: t, sessions: host.NewMemSessions(), router: host.NewRecorder(nil), rosters: mem}
+	hs := &harness{t: t, sessions: host.NewMemSessions(), router: hosttest.NewRecorder(nil), rosters: mem}
 	hs.h = New(hs.sessions, hs.router, paused)
 	hs.connect(mixClient, true)
 
@@ -241,7 +242,7 @@ func TestLeftUnknown(t *testing.T) {
 func TestLeftDuringCatchUp(t *testing.T) {
 	var hs *harness
 	var leaving atomic.Bool
-	router := host.NewRecorder(func(ctx context.Context, d host.Delivery) error {
+	router := hosttest.NewRecorder(func(ctx context.Context, d hosttest.Delivery) error {
 		if d.To.String() != mixOther || !leaving.CompareAndSwap(false, true) {
 			return nil
 		}

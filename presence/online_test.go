@@ -11,6 +11,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -130,7 +131,7 @@ func TestRefreshWhenLastClientLeaves(t *testing.T) {
 func TestCatchUpOrder(t *testing.T) {
 	var h *Handler
 	reacted := false
-	router := host.NewRecorder(func(ctx context.Context, d host.Delivery) error {
+	router := hosttest.NewRecorder(func(ctx context.Context, d hosttest.Delivery) error {
 		if d.To.String() != coven || reacted {
 			return nil
 		}

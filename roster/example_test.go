@@ -13,6 +13,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -24,7 +25,7 @@ func ExampleHandler() {
 	session := jid.MustParse("juliet@example.com/balcony")
 
 	sessions := host.NewMemSessions()
-	router := host.NewRecorder(nil)
+	router := hosttest.NewRecorder(nil)
 	h := roster.NewHandler(roster.NewMemStore(), sessions, router)
 
 	// The participant server joined a channel for the user (XEP-0405 §2.7).
@@ -141,7 +142,7 @@ func ExampleChannelItem() {
 func ExampleHandle() {
 	ctx := context.Background()
 	sessions := host.NewMemSessions()
-	h := roster.NewHandler(roster.NewMemStore(), sessions, host.NewRecorder(nil))
+	h := roster.NewHandler(roster.NewMemStore(), sessions, hosttest.NewRecorder(nil))
 	session := jid.MustParse("juliet@example.com/balcony")
 	m := mux.New(stanza.NSClient, roster.Handle(ctx, h, session))
 	_ = m // Serve the session with m: roster gets and sets reach h.
@@ -152,7 +153,7 @@ func ExampleHandle() {
 func ExampleWithLimits() {
 	ctx := context.Background()
 	session := jid.MustParse("juliet@example.com/balcony")
-	router := host.NewRecorder(nil)
+	router := hosttest.NewRecorder(nil)
 	h := roster.NewHandler(roster.NewMemStore(), host.NewMemSessions(), router,
 		roster.WithLimits(roster.Limits{MaxItems: 1, MaxItemBytes: 512}))
 	for i, contact := range []string{"romeo@example.net", "nurse@example.com"} {

@@ -14,6 +14,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -34,7 +35,7 @@ var (
 type fixture struct {
 	store    *roster.MemStore
 	sessions *host.MemSessions
-	rec      *host.Recorder
+	rec      *hosttest.Recorder
 	h        *roster.Handler
 	removed  chan roster.Item
 }
@@ -44,7 +45,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{
 		store:    roster.NewMemStore(),
 		sessions: host.NewMemSessions(),
-		rec:      host.NewRecorder(nil),
+		rec:      hosttest.NewRecorder(nil),
 		removed:  make(chan roster.Item, 10),
 	}
 	for _, s := range []jid.JID{balcony, chamber, garden} {
@@ -167,7 +168,7 @@ func (w wireIQ) item(t *testing.T, contact jid.JID) wireItem {
 	return wireItem{}
 }
 
-func parseAll(t *testing.T, ds []host.Delivery) []wireIQ {
+func parseAll(t *testing.T, ds []hosttest.Delivery) []wireIQ {
 	t.Helper()
 	out := make([]wireIQ, len(ds))
 	for i, d := range ds {

@@ -10,6 +10,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -47,7 +48,7 @@ func TestPusher(t *testing.T) {
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: balcony, Interested: true, Annotate: true})
 	sessions.Add(host.Resource{JID: chamber, Interested: true})
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	p := roster.Pusher{Sessions: sessions, Router: rec}
 
 	require.NoError(t, p.Push(ctx, balcony, roster.ChannelItem(coven, "123456", "", true), 7))
@@ -81,7 +82,7 @@ func TestPushesOnlyToInterestedResources(t *testing.T) {
 	for _, s := range []jid.JID{balcony, chamber, garden} {
 		sessions.Add(host.Resource{JID: s, MIXCapable: true})
 	}
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	h := roster.NewHandler(roster.NewMemStore(), sessions, rec)
 	get := func(session jid.JID, id, payload string) {
 		t.Helper()

@@ -11,6 +11,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -29,7 +30,7 @@ func testLimits(t *testing.T, wrap func(*roster.MemStore) roster.Store) {
 	store := roster.NewMemStore()
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: balcony, MIXCapable: true})
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	h := roster.NewHandler(wrap(store), sessions, rec, roster.WithLimits(roster.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}))
 	ctx := testContext(t)
 

@@ -26,7 +26,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/archive"
@@ -126,7 +125,7 @@ func records(first, last int, with jid.JID) []archive.Record {
 func appendAll(t kit.T, s archive.Store, owner jid.JID, recs []archive.Record) {
 	t.Helper()
 	for _, r := range recs {
-		require.NoError(t, s.Append(t.Context(), owner, r), "Append(%s, %s)", owner, r.ID)
+		kit.NoError(t, s.Append(t.Context(), owner, r), "Append(%s, %s)", owner, r.ID)
 	}
 }
 
@@ -141,7 +140,7 @@ func appendShuffled(t kit.T, s archive.Store, owner jid.JID, recs []archive.Reco
 func query(t kit.T, s archive.Store, owner jid.JID, q archive.Query) archive.Page {
 	t.Helper()
 	p, err := s.Query(t.Context(), owner, q)
-	require.NoError(t, err, "Query(%s, %s)", owner, describe(q))
+	kit.NoError(t, err, "Query(%s, %s)", owner, describe(q))
 	return p
 }
 
@@ -183,20 +182,20 @@ func describe(q archive.Query) string {
 func requirePage(t kit.T, q archive.Query, p archive.Page, want []archive.Record, count int, complete bool) {
 	t.Helper()
 	d := describe(q)
-	require.Equal(t, ids(want), ids(p.Records), "IDs of the records of Query %s", d)
+	kit.Equal(t, ids(want), ids(p.Records), "IDs of the records of Query %s", d)
 	for i := range want {
 		requireRecord(t, want[i], p.Records[i], d)
 	}
-	require.Equal(t, count, p.Count, "Count of Query %s", d)
-	require.Equal(t, complete, p.Complete, "Complete of Query %s", d)
+	kit.Equal(t, count, p.Count, "Count of Query %s", d)
+	kit.Equal(t, complete, p.Complete, "Complete of Query %s", d)
 }
 
 func requireRecord(t kit.T, want, got archive.Record, context string) {
 	t.Helper()
-	require.Equal(t, want.ID, got.ID, "%s: ID", context)
-	require.Equal(t, want.With.Bare().String(), got.With.String(), "%s: With of record %s", context, want.ID)
-	require.True(t, want.Time.Equal(got.Time), "%s: Time of record %s: got %v, want %v", context, want.ID, got.Time, want.Time)
-	require.Equal(t, string(want.Stanza), string(got.Stanza), "%s: Stanza of record %s", context, want.ID)
+	kit.Equal(t, want.ID, got.ID, "%s: ID", context)
+	kit.Equal(t, want.With.Bare().String(), got.With.String(), "%s: With of record %s", context, want.ID)
+	kit.True(t, want.Time.Equal(got.Time), "%s: Time of record %s: got %v, want %v", context, want.ID, got.Time, want.Time)
+	kit.Equal(t, string(want.Stanza), string(got.Stanza), "%s: Stanza of record %s", context, want.ID)
 }
 
 func ids(recs []archive.Record) []string {
@@ -234,11 +233,11 @@ func testAppendIdempotent(t kit.T, s archive.Store) {
 	orig := record(1, coven)
 	appendAll(t, s, juliet, []archive.Record{orig, record(2, coven)})
 
-	require.NoError(t, s.Append(t.Context(), juliet, orig), "Append of an identical record again")
+	kit.NoError(t, s.Append(t.Context(), juliet, orig), "Append of an identical record again")
 	dup := record(1, spells)
 	dup.Time = epoch.Add(time.Hour)
 	dup.Stanza = []byte(`<message><body>a different message with the same id</body></message>`)
-	require.NoError(t, s.Append(t.Context(), juliet, dup), "Append of a different record with an existing ID must return nil")
+	kit.NoError(t, s.Append(t.Context(), juliet, dup), "Append of a different record with an existing ID must return nil")
 
 	q := archive.Query{Max: 10}
 	requirePage(t, q, query(t, s, juliet, q), []archive.Record{orig, record(2, coven)}, 2, true)
@@ -419,8 +418,8 @@ func testMaxZero(t kit.T, s archive.Store) {
 		{archive.Query{With: coven, Start: at(2), End: at(4)}, 3},
 	} {
 		p := query(t, s, juliet, tc.q)
-		require.Empty(t, p.Records, "Records of Query %s", describe(tc.q))
-		require.Equal(t, tc.count, p.Count, "Count of Query %s", describe(tc.q))
+		kit.Empty(t, p.Records, "Records of Query %s", describe(tc.q))
+		kit.Equal(t, tc.count, p.Count, "Count of Query %s", describe(tc.q))
 	}
 }
 
@@ -457,8 +456,8 @@ func testPagingOutsideSelection(t kit.T, s archive.Store) {
 	}
 	for _, tc := range tests {
 		p := query(t, s, juliet, tc.q)
-		require.Equal(t, ids(tc.want), ids(p.Records), "Query %s", describe(tc.q))
-		require.Equal(t, tc.complete, p.Complete, "Complete of Query %s", describe(tc.q))
+		kit.Equal(t, ids(tc.want), ids(p.Records), "Query %s", describe(tc.q))
+		kit.Equal(t, tc.complete, p.Complete, "Complete of Query %s", describe(tc.q))
 	}
 }
 
@@ -558,18 +557,18 @@ func testPaging1000Forward(t kit.T, s archive.Store) {
 		q := archive.Query{Max: size}
 		for pages := 1; ; pages++ {
 			p := query(t, s, juliet, q)
-			require.Equal(t, bigArchive, p.Count, "Count of Query %s", describe(q))
-			require.LessOrEqual(t, len(p.Records), size, "Query %s returned more than Max", describe(q))
+			kit.Equal(t, bigArchive, p.Count, "Count of Query %s", describe(q))
+			kit.LessOrEqual(t, len(p.Records), size, "Query %s returned more than Max", describe(q))
 			requireBetween(t, q, p, q.After, "")
 			got = append(got, ids(p.Records)...)
 			if p.Complete {
 				break
 			}
-			require.NotEmpty(t, p.Records, "Query %s: an incomplete page must not be empty", describe(q))
-			require.Less(t, pages, bigArchive, "paging forward did not complete")
+			kit.NotEmpty(t, p.Records, "Query %s: an incomplete page must not be empty", describe(q))
+			kit.Less(t, pages, bigArchive, "paging forward did not complete")
 			q.After = p.Records[len(p.Records)-1].ID
 		}
-		require.Equal(t, ids(all), got, "records visited paging forward by %d: each once, in ID order", size)
+		kit.Equal(t, ids(all), got, "records visited paging forward by %d: each once, in ID order", size)
 	}
 }
 
@@ -581,19 +580,19 @@ func testPaging1000Backward(t kit.T, s archive.Store) {
 		q := archive.Query{Max: size, Last: true}
 		for n := 1; ; n++ {
 			p := query(t, s, juliet, q)
-			require.Equal(t, bigArchive, p.Count, "Count of Query %s", describe(q))
-			require.LessOrEqual(t, len(p.Records), size, "Query %s returned more than Max", describe(q))
+			kit.Equal(t, bigArchive, p.Count, "Count of Query %s", describe(q))
+			kit.LessOrEqual(t, len(p.Records), size, "Query %s returned more than Max", describe(q))
 			requireBetween(t, q, p, "", q.Before)
 			pages = append(pages, ids(p.Records))
 			if p.Complete {
 				break
 			}
-			require.NotEmpty(t, p.Records, "Query %s: an incomplete page must not be empty", describe(q))
-			require.Less(t, n, bigArchive, "paging backward did not complete")
+			kit.NotEmpty(t, p.Records, "Query %s: an incomplete page must not be empty", describe(q))
+			kit.Less(t, n, bigArchive, "paging backward did not complete")
 			q = archive.Query{Max: size, Before: p.Records[0].ID}
 		}
 		slices.Reverse(pages)
-		require.Equal(t, ids(all), slices.Concat(pages...), "records visited paging backward by %d: each once, each page in ID order", size)
+		kit.Equal(t, ids(all), slices.Concat(pages...), "records visited paging backward by %d: each once, each page in ID order", size)
 	}
 }
 
@@ -604,13 +603,13 @@ func testPaging1000Backward(t kit.T, s archive.Store) {
 func requireBetween(t kit.T, q archive.Query, p archive.Page, after, before string) {
 	t.Helper()
 	got := ids(p.Records)
-	require.True(t, slices.IsSorted(got) && len(slices.Compact(slices.Clone(got))) == len(got),
+	kit.True(t, slices.IsSorted(got) && len(slices.Compact(slices.Clone(got))) == len(got),
 		"Query %s: records must be in ascending ID order, got %v", describe(q), got)
 	if len(got) > 0 && after != "" {
-		require.Greater(t, got[0], after, "Query %s: first record", describe(q))
+		kit.Greater(t, got[0], after, "Query %s: first record", describe(q))
 	}
 	if len(got) > 0 && before != "" {
-		require.Less(t, got[len(got)-1], before, "Query %s: last record", describe(q))
+		kit.Less(t, got[len(got)-1], before, "Query %s: last record", describe(q))
 	}
 }
 
@@ -637,7 +636,7 @@ func testConcurrentAppends(t kit.T, s archive.Store) {
 	}
 	wg.Wait()
 	for a, err := range errs {
-		require.NoError(t, err, "appender %d", a)
+		kit.NoError(t, err, "appender %d", a)
 	}
 	want := records(0, (appenders+1)*perAppender/2-1, coven)
 	q := archive.Query{Max: len(want) + 1}
@@ -646,7 +645,7 @@ func testConcurrentAppends(t kit.T, s archive.Store) {
 
 func testNoAliasing(t kit.T, s archive.Store) {
 	r := record(1, coven)
-	require.NoError(t, s.Append(t.Context(), juliet, r))
+	kit.NoError(t, s.Append(t.Context(), juliet, r), "Append(%s, %s)", juliet, r.ID)
 	for i := range r.Stanza {
 		r.Stanza[i] = 'x'
 	}

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/archive"
@@ -152,12 +151,12 @@ func testRetentionConcurrentAppends(t kit.T, newStore storeWith) {
 	}
 	wg.Wait()
 	for a, err := range errs {
-		require.NoError(t, err, "appender %d", a)
+		kit.NoError(t, err, "appender %d", a)
 	}
 	total := retainers * perRetainer
 	q := archive.Query{Max: total}
 	p := query(t, s, juliet, q)
-	require.Equal(t, concurrentKeep, p.Count, "Count after %d concurrent appends keeping %d", total, concurrentKeep)
+	kit.Equal(t, concurrentKeep, p.Count, "Count after %d concurrent appends keeping %d", total, concurrentKeep)
 	// Appends race, so an older record may arrive after newer ones and be
 	// dropped at once; whatever the order, a record is dropped only when
 	// the archive holds concurrentKeep newer ones, so the newest remain.

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/blocking"
@@ -75,36 +74,36 @@ func strs(js []jid.JID) []string {
 func requireItems(t kit.T, s blocking.Store, user jid.JID, want []jid.JID, when string) {
 	t.Helper()
 	got, err := s.Items(t.Context(), user)
-	require.NoError(t, err, "Items(%s) %s", user, when)
-	require.Equal(t, strs(want), strs(got), "Items(%s) %s, in the order added", user, when)
+	kit.NoError(t, err, "Items(%s) %s", user, when)
+	kit.Equal(t, strs(want), strs(got), "Items(%s) %s, in the order added", user, when)
 }
 
 func requireContains(t kit.T, s blocking.Store, user, item jid.JID, want bool, when string) {
 	t.Helper()
 	got, err := s.Contains(t.Context(), user, item)
-	require.NoError(t, err, "Contains(%s, %s) %s", user, item, when)
-	require.Equal(t, want, got, "Contains(%s, %s) %s", user, item, when)
+	kit.NoError(t, err, "Contains(%s, %s) %s", user, item, when)
+	kit.Equal(t, want, got, "Contains(%s, %s) %s", user, item, when)
 }
 
 func block(t kit.T, s blocking.Store, user jid.JID, items ...jid.JID) []jid.JID {
 	t.Helper()
 	added, err := s.Block(t.Context(), user, items...)
-	require.NoError(t, err, "Block(%s, %v)", user, items)
+	kit.NoError(t, err, "Block(%s, %v)", user, items)
 	return added
 }
 
 func unblock(t kit.T, s blocking.Store, user jid.JID, items ...jid.JID) []jid.JID {
 	t.Helper()
 	removed, err := s.Unblock(t.Context(), user, items...)
-	require.NoError(t, err, "Unblock(%s, %v)", user, items)
+	kit.NoError(t, err, "Unblock(%s, %v)", user, items)
 	return removed
 }
 
 func testEmptyBlocklist(t kit.T, s blocking.Store) {
 	requireItems(t, s, juliet, nil, "of a new user")
 	requireContains(t, s, juliet, romeo, false, "of a new user")
-	require.Empty(t, unblock(t, s, juliet, romeo), "Unblock of an item of a new user")
-	require.Empty(t, unblock(t, s, juliet), "Unblock all of a new user")
+	kit.Empty(t, unblock(t, s, juliet, romeo), "Unblock of an item of a new user")
+	kit.Empty(t, unblock(t, s, juliet), "Unblock all of a new user")
 	requireItems(t, s, juliet, nil, "after Unblock of a new user")
 }
 
@@ -135,14 +134,14 @@ func testContainsExactMatch(t kit.T, s blocking.Store) {
 }
 
 func testBlockReturnsAdded(t kit.T, s blocking.Store) {
-	require.Equal(t, strs([]jid.JID{romeo, coven}), strs(block(t, s, juliet, romeo, coven)), "Block of new items returns them all")
-	require.Empty(t, block(t, s, juliet, romeo), "Block of an item already blocked returns nothing")
-	require.Equal(t, strs([]jid.JID{participant, montague}), strs(block(t, s, juliet, coven, participant, romeo, montague)),
+	kit.Equal(t, strs([]jid.JID{romeo, coven}), strs(block(t, s, juliet, romeo, coven)), "Block of new items returns them all")
+	kit.Empty(t, block(t, s, juliet, romeo), "Block of an item already blocked returns nothing")
+	kit.Equal(t, strs([]jid.JID{participant, montague}), strs(block(t, s, juliet, coven, participant, romeo, montague)),
 		"Block of a mix of blocked and new items returns only the new ones, in order")
-	require.Equal(t, strs([]jid.JID{romeoFull}), strs(block(t, s, juliet, romeoFull, romeoFull)),
+	kit.Equal(t, strs([]jid.JID{romeoFull}), strs(block(t, s, juliet, romeoFull, romeoFull)),
 		"Block of the same new item twice in one call returns it once")
 	requireItems(t, s, juliet, []jid.JID{romeo, coven, participant, montague, romeoFull}, "after Blocks with repeated items")
-	require.Empty(t, block(t, s, juliet), "Block of no items")
+	kit.Empty(t, block(t, s, juliet), "Block of no items")
 }
 
 func testItemsInOrderAdded(t kit.T, s blocking.Store) {
@@ -159,25 +158,25 @@ func testItemsInOrderAdded(t kit.T, s blocking.Store) {
 func testUnblockSome(t kit.T, s blocking.Store) {
 	block(t, s, juliet, romeo, montague, participant, coven)
 	removed := unblock(t, s, juliet, montague, mixService, coven)
-	require.Equal(t, strs([]jid.JID{montague, coven}), strs(removed), "Unblock returns only the items that were blocked")
+	kit.Equal(t, strs([]jid.JID{montague, coven}), strs(removed), "Unblock returns only the items that were blocked")
 	requireItems(t, s, juliet, []jid.JID{romeo, participant}, "after Unblock")
 	requireContains(t, s, juliet, montague, false, "after Unblock")
 	requireContains(t, s, juliet, coven, false, "after Unblock")
 	requireContains(t, s, juliet, participant, true, "after Unblock of its channel")
-	require.Empty(t, unblock(t, s, juliet, montague), "Unblock of an item no longer blocked")
+	kit.Empty(t, unblock(t, s, juliet, montague), "Unblock of an item no longer blocked")
 }
 
 func testUnblockAll(t kit.T, s blocking.Store) {
 	held := []jid.JID{romeo, montague, participant}
 	block(t, s, juliet, held...)
 	block(t, s, romeo, coven)
-	require.ElementsMatch(t, strs(held), strs(unblock(t, s, juliet)), "Unblock with no items returns what the blocklist held")
+	kit.ElementsMatch(t, strs(held), strs(unblock(t, s, juliet)), "Unblock with no items returns what the blocklist held")
 	requireItems(t, s, juliet, nil, "after Unblock all")
 	for _, j := range held {
 		requireContains(t, s, juliet, j, false, "after Unblock all")
 	}
 	requireItems(t, s, romeo, []jid.JID{coven}, "after another user's Unblock all")
-	require.Equal(t, strs([]jid.JID{romeo}), strs(block(t, s, juliet, romeo)), "Block after Unblock all")
+	kit.Equal(t, strs([]jid.JID{romeo}), strs(block(t, s, juliet, romeo)), "Block after Unblock all")
 }
 
 func testUsersIsolated(t kit.T, s blocking.Store) {
@@ -186,9 +185,9 @@ func testUsersIsolated(t kit.T, s blocking.Store) {
 	for _, o := range others {
 		requireItems(t, s, o, nil, "after another user's Block")
 		requireContains(t, s, o, romeo, false, "after another user's Block")
-		require.Empty(t, unblock(t, s, o, romeo), "Unblock(%s) of another user's item", o)
+		kit.Empty(t, unblock(t, s, o, romeo), "Unblock(%s) of another user's item", o)
 	}
-	require.Equal(t, strs([]jid.JID{romeo}), strs(block(t, s, others[0], romeo)), "Block by another user of an item the first user blocked")
+	kit.Equal(t, strs([]jid.JID{romeo}), strs(block(t, s, others[0], romeo)), "Block by another user of an item the first user blocked")
 	unblock(t, s, others[0])
 	requireItems(t, s, juliet, []jid.JID{romeo, participant}, "after another user's Block and Unblock all")
 }
@@ -226,17 +225,17 @@ func testConcurrentBlock(t kit.T, s blocking.Store) {
 	wg.Wait()
 	var added, want []string
 	for b, r := range results {
-		require.NoError(t, r.err, "blocker %d", b)
+		kit.NoError(t, r.err, "blocker %d", b)
 		added = append(added, r.added...)
 		for i := range perBlocker {
 			want = append(want, fmt.Sprintf("%d#b%d@mix.example", i, b))
 		}
 	}
 	want = append(want, strs(shared)...)
-	require.ElementsMatch(t, want, added, "items reported added by %d concurrent Blocks: each exactly once", blockers)
+	kit.ElementsMatch(t, want, added, "items reported added by %d concurrent Blocks: each exactly once", blockers)
 	got, err := s.Items(ctx, juliet)
-	require.NoError(t, err)
-	require.ElementsMatch(t, want, strs(got), "Items after %d concurrent Blocks: a Block was lost or doubled", blockers)
+	kit.NoError(t, err, "Items(%s)", juliet)
+	kit.ElementsMatch(t, want, strs(got), "Items after %d concurrent Blocks: a Block was lost or doubled", blockers)
 }
 
 func testNoAliasing(t kit.T, s blocking.Store) {
@@ -247,8 +246,8 @@ func testNoAliasing(t kit.T, s blocking.Store) {
 		added[0] = montague
 	}
 	got, err := s.Items(t.Context(), juliet)
-	require.NoError(t, err)
-	require.Equal(t, strs([]jid.JID{romeo, coven}), strs(got), "Items after the caller changed the slices passed to and returned by Block")
+	kit.NoError(t, err, "Items(%s)", juliet)
+	kit.Equal(t, strs([]jid.JID{romeo, coven}), strs(got), "Items after the caller changed the slices passed to and returned by Block")
 	got[0] = montague
 	requireItems(t, s, juliet, []jid.JID{romeo, coven}, "after the caller changed the slice returned by Items")
 }

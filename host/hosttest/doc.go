@@ -1,6 +1,8 @@
 // Package hosttest holds conformance kits for the host seams of package host,
 // in the spirit of testing/fstest: a server that embeds mixpam runs them
-// against its own session registry and router.
+// against its own session registry and router. It also holds Recorder, an
+// in-memory router that records what it is given, for tests, as
+// net/http/httptest holds ResponseRecorder.
 //
 //	func TestSessions(t *testing.T) {
 //		hosttest.RunSessions(t, func(t *testing.T) hosttest.SessionsHarness {

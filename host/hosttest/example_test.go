@@ -2,6 +2,7 @@ package hosttest_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"mellium.im/xmpp/jid"
@@ -33,10 +34,10 @@ func ExampleRunSessions() {
 }
 
 // A host runs the router kit with a harness that reports what its router
-// delivered, here through a host.Recorder.
+// delivered, here through a hosttest.Recorder.
 func ExampleRunRouter() {
 	newHarness := func(t *testing.T) hosttest.RouterHarness {
-		rec := host.NewRecorder(nil)
+		rec := hosttest.NewRecorder(nil)
 		return hosttest.RouterHarness{
 			Router: rec,
 			Delivered: func(ctx context.Context, to jid.JID, n int) ([][]byte, error) {
@@ -58,4 +59,23 @@ func ExampleRunRouter() {
 	}
 	// In a _test.go file:
 	_ = func(t *testing.T) { hosttest.RunRouter(t, newHarness) }
+}
+
+// A Recorder records what mixpam routes, for tests; Wait synchronises with
+// deliveries made by other goroutines.
+func ExampleRecorder() {
+	rec := hosttest.NewRecorder(nil)
+	to := jid.MustParse("hag66@shakespeare.example/UUID-a1j/7533")
+	go host.RouteBytes(context.Background(), rec, to, []byte(`<message type="groupchat"><body>Harpier cries</body></message>`))
+
+	deliveries, err := rec.Wait(context.Background(), 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(deliveries[0].To)
+	fmt.Println(string(deliveries[0].Stanza))
+	// Output:
+	// hag66@shakespeare.example/UUID-a1j/7533
+	// <message type="groupchat"><body>Harpier cries</body></message>
 }

@@ -39,7 +39,7 @@ func TestMemSessions(t *testing.T) {
 }
 
 // recorderHarness waits for deliveries to one JID with Recorder.Wait.
-func recorderHarness(r *host.Recorder) RouterHarness {
+func recorderHarness(r *Recorder) RouterHarness {
 	return RouterHarness{
 		Router: r,
 		Delivered: func(ctx context.Context, to jid.JID, n int) ([][]byte, error) {
@@ -56,7 +56,7 @@ func recorderHarness(r *host.Recorder) RouterHarness {
 	}
 }
 
-func stanzas(ds []host.Delivery) [][]byte {
+func stanzas(ds []Delivery) [][]byte {
 	out := make([][]byte, len(ds))
 	for i, d := range ds {
 		out[i] = d.Stanza
@@ -65,14 +65,14 @@ func stanzas(ds []host.Delivery) [][]byte {
 }
 
 func TestRecorder(t *testing.T) {
-	RunRouter(t, func(*testing.T) RouterHarness { return recorderHarness(host.NewRecorder(nil)) })
+	RunRouter(t, func(*testing.T) RouterHarness { return recorderHarness(NewRecorder(nil)) })
 }
 
 // TestRouteOnly runs the router kit against a Router without the raw fast
 // path, so that RouteRaw subtests go through host.RouteBytes's decoding.
 func TestRouteOnly(t *testing.T) {
 	RunRouter(t, func(*testing.T) RouterHarness {
-		h := recorderHarness(host.NewRecorder(nil))
+		h := recorderHarness(NewRecorder(nil))
 		h.Router = routeOnly{h.Router}
 		return h
 	})
@@ -205,14 +205,14 @@ func TestKitFailsOnBrokenRouters(t *testing.T) {
 		{"RouteRaw keeps the caller's buffer", func() RouterHarness { return newKeepingRouter().harness() }, []string{"RawBufferNotKept"}},
 		{"Route reads the stanza after returning", func() RouterHarness { return newLazyRouter().harness() }, []string{"RouteConsumesBeforeReturn"}},
 		{"Route re-encodes decoder tokens with xml.Encoder", func() RouterHarness {
-			h := recorderHarness(host.NewRecorder(nil))
-			h.Router = encoderRouter{h.Router.(*host.Recorder)}
+			h := recorderHarness(NewRecorder(nil))
+			h.Router = encoderRouter{h.Router.(*Recorder)}
 			return h
 		}, []string{"RouteDelivers", "RouteConsumesBeforeReturn"}},
 		{"reorders a sender's stanzas", func() RouterHarness { return newSwappingRouter().harness() }, []string{"OrderPerSender"}},
 		{"delivers to the bare JID", func() RouterHarness {
-			h := recorderHarness(host.NewRecorder(nil))
-			h.Router = bareRouter{h.Router.(*host.Recorder)}
+			h := recorderHarness(NewRecorder(nil))
+			h.Router = bareRouter{h.Router.(*Recorder)}
 			return impatient(h)
 		}, []string{"RouteToEachJID"}},
 	}
@@ -248,13 +248,13 @@ func logFailures(t *testing.T, failures []kit.Failure) {
 
 // keepingRouter records the caller's buffer in RouteRaw instead of a copy.
 type keepingRouter struct {
-	*host.Recorder
+	*Recorder
 	mu   sync.Mutex
 	kept map[string][][]byte
 }
 
 func newKeepingRouter() *keepingRouter {
-	return &keepingRouter{Recorder: host.NewRecorder(nil), kept: make(map[string][][]byte)}
+	return &keepingRouter{Recorder: NewRecorder(nil), kept: make(map[string][][]byte)}
 }
 
 func (r *keepingRouter) RouteRaw(_ context.Context, to jid.JID, raw []byte) error {
@@ -283,14 +283,14 @@ func (r *keepingRouter) harness() RouterHarness {
 // lazyRouter reads a stanza's tokens only when the kit first waits for a
 // delivery, long after Route returned.
 type lazyRouter struct {
-	*host.Recorder
+	*Recorder
 	once    sync.Once
 	release chan struct{}
 	wg      sync.WaitGroup
 }
 
 func newLazyRouter() *lazyRouter {
-	return &lazyRouter{Recorder: host.NewRecorder(nil), release: make(chan struct{})}
+	return &lazyRouter{Recorder: NewRecorder(nil), release: make(chan struct{})}
 }
 
 func (r *lazyRouter) Route(ctx context.Context, to jid.JID, stanza xml.TokenReader) error {
@@ -318,7 +318,7 @@ func (r *lazyRouter) harness() RouterHarness {
 
 // encoderRouter serialises tokens with a bare xml.Encoder, which writes
 // decoder tokens' namespaces twice.
-type encoderRouter struct{ r *host.Recorder }
+type encoderRouter struct{ r *Recorder }
 
 func (e encoderRouter) Route(ctx context.Context, to jid.JID, stanza xml.TokenReader) error {
 	var buf bytes.Buffer
@@ -333,7 +333,7 @@ func (e encoderRouter) Route(ctx context.Context, to jid.JID, stanza xml.TokenRe
 }
 
 // bareRouter delivers every stanza to the bare JID.
-type bareRouter struct{ r *host.Recorder }
+type bareRouter struct{ r *Recorder }
 
 func (b bareRouter) Route(ctx context.Context, to jid.JID, stanza xml.TokenReader) error {
 	return b.r.Route(ctx, to.Bare(), stanza)
@@ -343,17 +343,17 @@ func (b bareRouter) Route(ctx context.Context, to jid.JID, stanza xml.TokenReade
 // second first. A stanza left waiting for its pair is delivered when the
 // kit waits for deliveries.
 type swappingRouter struct {
-	*host.Recorder
+	*Recorder
 	mu   sync.Mutex
 	held map[string][]byte
 }
 
 func newSwappingRouter() *swappingRouter {
-	return &swappingRouter{Recorder: host.NewRecorder(nil), held: make(map[string][]byte)}
+	return &swappingRouter{Recorder: NewRecorder(nil), held: make(map[string][]byte)}
 }
 
 func (r *swappingRouter) Route(ctx context.Context, to jid.JID, stanza xml.TokenReader) error {
-	scratch := host.NewRecorder(nil)
+	scratch := NewRecorder(nil)
 	if err := scratch.Route(ctx, to, stanza); err != nil {
 		return err
 	}

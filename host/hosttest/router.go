@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/paging"
@@ -130,8 +129,8 @@ func delivered(t kit.T, h RouterHarness, to jid.JID, n int) [][]byte {
 	ctx, cancel := context.WithTimeout(t.Context(), DeliveryTimeout)
 	defer cancel()
 	got, err := h.Delivered(ctx, to, n)
-	require.NoError(t, err, "waiting for %d stanza(s) delivered to %s", n, to)
-	require.GreaterOrEqual(t, len(got), n, "stanzas delivered to %s", to)
+	kit.NoError(t, err, "waiting for %d stanza(s) delivered to %s", n, to)
+	kit.GreaterOrEqual(t, len(got), n, "stanzas delivered to %s", to)
 	return got
 }
 
@@ -139,10 +138,10 @@ func delivered(t kit.T, h RouterHarness, to jid.JID, n int) [][]byte {
 func requireSameStanza(t kit.T, want string, got []byte, what string) {
 	t.Helper()
 	wantTree, err := stanzaTree([]byte(want))
-	require.NoError(t, err, "%s: the kit's own stanza", what)
+	kit.NoError(t, err, "%s: the kit's own stanza", what)
 	gotTree, err := stanzaTree(got)
-	require.NoError(t, err, "%s: delivered stanza %q is not one well-formed stanza", what, got)
-	require.Equal(t, wantTree, gotTree, "%s: delivered %q, routed %q", what, got, want)
+	kit.NoError(t, err, "%s: delivered stanza %q is not one well-formed stanza", what, got)
+	kit.Equal(t, wantTree, gotTree, "%s: delivered %q, routed %q", what, got, want)
 }
 
 // testRouteDelivers routes each sample and waits for it before routing the
@@ -157,7 +156,7 @@ func routeEach(t kit.T, h RouterHarness, how string, route func(sample) error) {
 	t.Helper()
 	sent := make(map[string]int)
 	for _, s := range samples {
-		require.NoError(t, route(s), "%s(%s)", how, s.name)
+		kit.NoError(t, route(s), "%s(%s)", how, s.name)
 		sent[s.to.String()]++
 		got := delivered(t, h, s.to, sent[s.to.String()])
 		requireSameStanza(t, s.raw, got[len(got)-1], how+" "+s.name)
@@ -172,10 +171,10 @@ func testRouteBuiltTokens(t kit.T, h RouterHarness) {
 	set.First.ID = "a"
 	msg := stanza.Message{To: hag66Laptop, From: coven, ID: "built-1", Type: stanza.GroupChatMessage}
 	body := xmlstream.Wrap(xmlstream.Token(xml.CharData("hi & bye")), xml.StartElement{Name: xml.Name{Local: "body"}})
-	require.NoError(t, h.Router.Route(t.Context(), hag66Laptop, msg.Wrap(xmlstream.MultiReader(body, set.TokenReader()))))
+	kit.NoError(t, h.Router.Route(t.Context(), hag66Laptop, msg.Wrap(xmlstream.MultiReader(body, set.TokenReader()))), "Route of a message built with mellium")
 	iq := stanza.IQ{To: hag66Laptop, From: hag66, ID: "built-2", Type: stanza.ErrorIQ}
 	stanzaErr := stanza.Error{Type: stanza.Cancel, Condition: stanza.ItemNotFound, Text: map[string]string{"": "no such channel"}}
-	require.NoError(t, h.Router.Route(t.Context(), hag66Laptop, iq.Wrap(stanzaErr.TokenReader())))
+	kit.NoError(t, h.Router.Route(t.Context(), hag66Laptop, iq.Wrap(stanzaErr.TokenReader())), "Route of an IQ error built with mellium")
 
 	got := delivered(t, h, hag66Laptop, 2)
 	requireSameStanza(t, `<message type="groupchat" to="hag66@shakespeare.example/UUID-a1j/7533" from="coven@mix.shakespeare.example" id="built-1"><body>hi &amp; bye</body><set xmlns="http://jabber.org/protocol/rsm"><first>a</first><last>b</last></set></message>`,
@@ -213,12 +212,12 @@ func (w *watchedReader) Token() (xml.Token, error) {
 func testRouteConsumes(t kit.T, h RouterHarness) {
 	s := samples[1]
 	w := &watchedReader{r: decodeInStream(s.raw)}
-	require.NoError(t, h.Router.Route(t.Context(), s.to, w))
+	kit.NoError(t, h.Router.Route(t.Context(), s.to, w), "Route(%s) of %s", s.to, s.name)
 	w.returned.Store(true)
-	require.True(t, w.consumed.Load(), "Route must consume the stanza's tokens before it returns")
+	kit.True(t, w.consumed.Load(), "Route must consume the stanza's tokens before it returns")
 	got := delivered(t, h, s.to, 1)
 	requireSameStanza(t, s.raw, got[0], "Route")
-	require.Zero(t, w.late.Load(), "Route must not read the stanza after it returned")
+	kit.Zero(t, w.late.Load(), "Route must not read the stanza after it returned")
 }
 
 func testRouteToEachJID(t kit.T, h RouterHarness) {
@@ -233,7 +232,7 @@ func testRouteToEachJID(t kit.T, h RouterHarness) {
 		{hag01Laptop, `<message to="hag01@shakespeare.example/UUID-c8y/1573" id="4"/>`},
 	}
 	for _, r := range all {
-		require.NoError(t, h.Router.Route(t.Context(), r.to, decodeInStream(r.raw)))
+		kit.NoError(t, h.Router.Route(t.Context(), r.to, decodeInStream(r.raw)), "Route(%s)", r.to)
 	}
 	// Wait for every delivery first, so that a misrouted stanza shows.
 	for _, r := range all {
@@ -241,7 +240,7 @@ func testRouteToEachJID(t kit.T, h RouterHarness) {
 	}
 	for _, r := range all {
 		got := delivered(t, h, r.to, 1)
-		require.Len(t, got, 1, "stanzas delivered to %s, after one was routed to it and others to other JIDs", r.to)
+		kit.Len(t, got, 1, "stanzas delivered to %s, after one was routed to it and others to other JIDs", r.to)
 		requireSameStanza(t, r.raw, got[0], "Route to "+r.to.String())
 	}
 }
@@ -261,14 +260,14 @@ func testOrderPerSender(t kit.T, h RouterHarness) {
 		} else {
 			err = host.RouteBytes(t.Context(), h.Router, hag66Laptop, []byte(raw))
 		}
-		require.NoError(t, err, "routing stanza %d", i)
+		kit.NoError(t, err, "routing stanza %d", i)
 		want = append(want, id)
 	}
 	var got []string
 	for _, d := range delivered(t, h, hag66Laptop, n) {
 		got = append(got, stanzaID(t, d))
 	}
-	require.Equal(t, want, got, "ids of stanzas routed to %s from one goroutine, in delivery order", hag66Laptop)
+	kit.Equal(t, want, got, "ids of stanzas routed to %s from one goroutine, in delivery order", hag66Laptop)
 }
 
 func testRawDelivers(t kit.T, h RouterHarness) {
@@ -283,7 +282,7 @@ func testRawBufferNotKept(t kit.T, h RouterHarness) {
 	buf := make([]byte, 0, 1024)
 	for _, s := range samples[:3] {
 		buf = append(buf[:0], s.raw...)
-		require.NoError(t, host.RouteBytes(t.Context(), h.Router, s.to, buf))
+		kit.NoError(t, host.RouteBytes(t.Context(), h.Router, s.to, buf), "RouteRaw(%s) of %s", s.to, s.name)
 		whole := buf[:cap(buf)]
 		for i := range whole {
 			whole[i] = '#'
@@ -326,7 +325,7 @@ func testConcurrentRouting(t kit.T, h RouterHarness) {
 	wg.Wait()
 	want := make(map[string][]string)
 	for g, err := range errs {
-		require.NoError(t, err, "router goroutine %d", g)
+		kit.NoError(t, err, "router goroutine %d", g)
 		for i := range perRouter {
 			to := targets[(g+i)%routeTarget].String()
 			want[to] = append(want[to], fmt.Sprintf("g%d-%d", g, i))
@@ -338,7 +337,7 @@ func testConcurrentRouting(t kit.T, h RouterHarness) {
 		for _, d := range got {
 			ids = append(ids, stanzaID(t, d))
 		}
-		require.ElementsMatch(t, want[to.String()], ids, "ids of stanzas delivered to %s by %d concurrent goroutines", to, routers)
+		kit.ElementsMatch(t, want[to.String()], ids, "ids of stanzas delivered to %s by %d concurrent goroutines", to, routers)
 		// Each goroutine's stanzas keep their order (host.Router).
 		for g := range routers {
 			prefix := fmt.Sprintf("g%d-", g)
@@ -354,7 +353,7 @@ func testConcurrentRouting(t kit.T, h RouterHarness) {
 					routed = append(routed, id)
 				}
 			}
-			require.Equal(t, routed, mine, "order of the stanzas goroutine %d routed to %s", g, to)
+			kit.Equal(t, routed, mine, "order of the stanzas goroutine %d routed to %s", g, to)
 		}
 	}
 }
@@ -368,7 +367,7 @@ func stanzaID(t kit.T, raw []byte) string {
 		if err == io.EOF {
 			break
 		}
-		require.NoError(t, err, "delivered stanza %q", raw)
+		kit.NoError(t, err, "delivered stanza %q", raw)
 		if start, ok := tok.(xml.StartElement); ok {
 			for _, a := range start.Attr {
 				if a.Name.Local == "id" && a.Name.Space == "" {

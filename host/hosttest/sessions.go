@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/host"
@@ -96,21 +95,21 @@ func runSessions(t kit.T, newHarness func(kit.T) SessionsHarness) {
 func online(t kit.T, h SessionsHarness, sessions ...jid.JID) {
 	t.Helper()
 	for _, s := range sessions {
-		require.NoError(t, h.Online(s), "bringing %s online", s)
+		kit.NoError(t, h.Online(s), "bringing %s online", s)
 	}
 }
 
 func offline(t kit.T, h SessionsHarness, sessions ...jid.JID) {
 	t.Helper()
 	for _, s := range sessions {
-		require.NoError(t, h.Offline(s), "taking %s offline", s)
+		kit.NoError(t, h.Offline(s), "taking %s offline", s)
 	}
 }
 
 func resources(t kit.T, h SessionsHarness, user jid.JID) []host.Resource {
 	t.Helper()
 	rs, err := h.Sessions.Resources(t.Context(), user)
-	require.NoError(t, err, "Resources(%s)", user)
+	kit.NoError(t, err, "Resources(%s)", user)
 	return rs
 }
 
@@ -143,45 +142,45 @@ func resource(t kit.T, h SessionsHarness, session jid.JID) host.Resource {
 }
 
 func testOfflineUser(t kit.T, h SessionsHarness) {
-	require.Empty(t, resources(t, h, hag66), "Resources of a user never online")
+	kit.Empty(t, resources(t, h, hag66), "Resources of a user never online")
 	online(t, h, hag01Laptop)
-	require.Empty(t, resources(t, h, hag66), "Resources of a user never online while another is")
+	kit.Empty(t, resources(t, h, hag66), "Resources of a user never online while another is")
 }
 
 func testOnlineSessionsListed(t kit.T, h SessionsHarness) {
 	online(t, h, hag66Laptop, hag01Laptop, hag66Phone, hag66Elsewhere, hag66Other)
-	require.ElementsMatch(t, strs(hag66Laptop, hag66Phone, hag66Other), fullJIDs(resources(t, h, hag66)),
+	kit.ElementsMatch(t, strs(hag66Laptop, hag66Phone, hag66Other), fullJIDs(resources(t, h, hag66)),
 		"Resources(%s) lists exactly the user's online sessions", hag66)
-	require.ElementsMatch(t, strs(hag01Laptop), fullJIDs(resources(t, h, hag01Laptop.Bare())), "Resources of another user")
-	require.ElementsMatch(t, strs(hag66Elsewhere), fullJIDs(resources(t, h, hag66Elsewhere.Bare())), "Resources of the same localpart on another domain")
+	kit.ElementsMatch(t, strs(hag01Laptop), fullJIDs(resources(t, h, hag01Laptop.Bare())), "Resources of another user")
+	kit.ElementsMatch(t, strs(hag66Elsewhere), fullJIDs(resources(t, h, hag66Elsewhere.Bare())), "Resources of the same localpart on another domain")
 }
 
 func testStableOrder(t kit.T, h SessionsHarness) {
 	online(t, h, hag66Phone, hag66Laptop, hag66Other)
 	first := fullJIDs(resources(t, h, hag66))
-	require.Len(t, first, 3)
-	require.Equal(t, first, fullJIDs(resources(t, h, hag66)), "order of Resources called twice")
-	require.NoError(t, h.Flags.SetMIXCapable(t.Context(), hag66Laptop, true))
-	require.NoError(t, h.Flags.SetAnnotate(t.Context(), hag66Other, true))
-	require.Equal(t, first, fullJIDs(resources(t, h, hag66)), "order of Resources after setting flags")
+	kit.Len(t, first, 3, "Resources(%s) with three sessions online", hag66)
+	kit.Equal(t, first, fullJIDs(resources(t, h, hag66)), "order of Resources called twice")
+	kit.NoError(t, h.Flags.SetMIXCapable(t.Context(), hag66Laptop, true), "SetMIXCapable(%s, true)", hag66Laptop)
+	kit.NoError(t, h.Flags.SetAnnotate(t.Context(), hag66Other, true), "SetAnnotate(%s, true)", hag66Other)
+	kit.Equal(t, first, fullJIDs(resources(t, h, hag66)), "order of Resources after setting flags")
 }
 
 func testOfflineRemoves(t kit.T, h SessionsHarness) {
 	online(t, h, hag66Laptop, hag66Phone, hag66Other)
 	offline(t, h, hag66Phone)
-	require.ElementsMatch(t, strs(hag66Laptop, hag66Other), fullJIDs(resources(t, h, hag66)), "Resources after one session went offline")
+	kit.ElementsMatch(t, strs(hag66Laptop, hag66Other), fullJIDs(resources(t, h, hag66)), "Resources after one session went offline")
 	offline(t, h, hag66Laptop, hag66Other)
-	require.Empty(t, resources(t, h, hag66), "Resources after every session went offline")
+	kit.Empty(t, resources(t, h, hag66), "Resources after every session went offline")
 	online(t, h, hag66Phone)
-	require.ElementsMatch(t, strs(hag66Phone), fullJIDs(resources(t, h, hag66)), "Resources after a session came back")
+	kit.ElementsMatch(t, strs(hag66Phone), fullJIDs(resources(t, h, hag66)), "Resources after a session came back")
 }
 
 func testFlagsPerSession(t kit.T, h SessionsHarness) {
 	ctx := t.Context()
 	online(t, h, hag66Laptop, hag66Phone, hag66Elsewhere)
 	// Start from known flags, whatever the host sets when a session binds.
-	require.NoError(t, h.Flags.SetMIXCapable(ctx, hag66Laptop, false))
-	require.NoError(t, h.Flags.SetAnnotate(ctx, hag66Laptop, false))
+	kit.NoError(t, h.Flags.SetMIXCapable(ctx, hag66Laptop, false), "SetMIXCapable(%s, false)", hag66Laptop)
+	kit.NoError(t, h.Flags.SetAnnotate(ctx, hag66Laptop, false), "SetAnnotate(%s, false)", hag66Laptop)
 	others := map[string]host.Resource{}
 	for _, s := range []jid.JID{hag66Phone, hag66Elsewhere} {
 		others[s.String()] = resource(t, h, s)
@@ -189,7 +188,7 @@ func testFlagsPerSession(t kit.T, h SessionsHarness) {
 	checkOthers := func(when string) {
 		t.Helper()
 		for _, s := range []jid.JID{hag66Phone, hag66Elsewhere} {
-			require.Equal(t, others[s.String()], resource(t, h, s), "flags of %s after %s on %s", s, when, hag66Laptop)
+			kit.Equal(t, others[s.String()], resource(t, h, s), "flags of %s after %s on %s", s, when, hag66Laptop)
 		}
 	}
 	for _, tc := range []struct {
@@ -202,10 +201,10 @@ func testFlagsPerSession(t kit.T, h SessionsHarness) {
 		{"SetMIXCapable(false)", func() error { return h.Flags.SetMIXCapable(ctx, hag66Laptop, false) }, false, true},
 		{"SetAnnotate(false)", func() error { return h.Flags.SetAnnotate(ctx, hag66Laptop, false) }, false, false},
 	} {
-		require.NoError(t, tc.set(), tc.op)
+		kit.NoError(t, tc.set(), "%s", tc.op)
 		r := resource(t, h, hag66Laptop)
-		require.Equal(t, tc.mix, r.MIXCapable, "MIXCapable of %s after %s", hag66Laptop, tc.op)
-		require.Equal(t, tc.annotate, r.Annotate, "Annotate of %s after %s", hag66Laptop, tc.op)
+		kit.Equal(t, tc.mix, r.MIXCapable, "MIXCapable of %s after %s", hag66Laptop, tc.op)
+		kit.Equal(t, tc.annotate, r.Annotate, "Annotate of %s after %s", hag66Laptop, tc.op)
 		checkOthers(tc.op)
 	}
 }
@@ -227,8 +226,8 @@ func testFlagsUnknownSession(t kit.T, h SessionsHarness) {
 			}
 		}
 	}
-	require.ElementsMatch(t, strs(hag66Laptop), fullJIDs(resources(t, h, hag66)), "Resources after setting flags of sessions not online")
-	require.Empty(t, resources(t, h, hag01Laptop.Bare()), "Resources of a user whose flags were set while offline")
+	kit.ElementsMatch(t, strs(hag66Laptop), fullJIDs(resources(t, h, hag66)), "Resources after setting flags of sessions not online")
+	kit.Empty(t, resources(t, h, hag01Laptop.Bare()), "Resources of a user whose flags were set while offline")
 }
 
 func testSnapshotStable(t kit.T, h SessionsHarness) {
@@ -239,12 +238,12 @@ func testSnapshotStable(t kit.T, h SessionsHarness) {
 	for i := range rs {
 		wantFlags[i] = rs[i].MIXCapable
 	}
-	require.NoError(t, h.Flags.SetMIXCapable(t.Context(), hag66Laptop, !resource(t, h, hag66Laptop).MIXCapable))
+	kit.NoError(t, h.Flags.SetMIXCapable(t.Context(), hag66Laptop, !resource(t, h, hag66Laptop).MIXCapable), "SetMIXCapable(%s) to the other value", hag66Laptop)
 	online(t, h, hag66Other)
-	require.NoError(t, h.Offline(hag66Phone))
-	require.Equal(t, want, fullJIDs(rs), "a slice returned by Resources changed when the sessions changed afterwards")
+	kit.NoError(t, h.Offline(hag66Phone), "taking %s offline", hag66Phone)
+	kit.Equal(t, want, fullJIDs(rs), "a slice returned by Resources changed when the sessions changed afterwards")
 	for i := range rs {
-		require.Equal(t, wantFlags[i], rs[i].MIXCapable, "a slice returned by Resources changed when a flag changed afterwards")
+		kit.Equal(t, wantFlags[i], rs[i].MIXCapable, "a slice returned by Resources changed when a flag changed afterwards")
 	}
 }
 
@@ -256,7 +255,7 @@ func testSnapshotStable(t kit.T, h SessionsHarness) {
 func testCallerOwnsSlice(t kit.T, h SessionsHarness) {
 	ctx := t.Context()
 	online(t, h, hag66Laptop, hag66Phone, hag66Other)
-	require.NoError(t, h.Flags.SetMIXCapable(ctx, hag66Phone, true))
+	kit.NoError(t, h.Flags.SetMIXCapable(ctx, hag66Phone, true), "SetMIXCapable(%s, true)", hag66Phone)
 	want := resources(t, h, hag66)
 	for _, mutate := range []struct {
 		name string
@@ -278,11 +277,11 @@ func testCallerOwnsSlice(t kit.T, h SessionsHarness) {
 		{"elements zeroed", func(rs []host.Resource) { clear(rs) }},
 	} {
 		mutate.f(resources(t, h, hag66))
-		require.Equal(t, want, resources(t, h, hag66), "Resources after the caller's slice was %s", mutate.name)
-		require.NoError(t, h.Flags.SetAnnotate(ctx, hag66Laptop, false), "SetAnnotate after the caller's slice was %s", mutate.name)
+		kit.Equal(t, want, resources(t, h, hag66), "Resources after the caller's slice was %s", mutate.name)
+		kit.NoError(t, h.Flags.SetAnnotate(ctx, hag66Laptop, false), "SetAnnotate after the caller's slice was %s", mutate.name)
 		want = resources(t, h, hag66)
 	}
-	require.Empty(t, resources(t, h, hag01Laptop.Bare()), "Resources of another user after a caller wrote its JID into a returned slice")
+	kit.Empty(t, resources(t, h, hag01Laptop.Bare()), "Resources of another user after a caller wrote its JID into a returned slice")
 	if a, ok := h.Sessions.(host.ResourceAppender); ok {
 		testAppenderOwned(t, h, a, want)
 	}
@@ -305,16 +304,16 @@ func testAppenderOwned(t kit.T, h SessionsHarness, a host.ResourceAppender, want
 	} {
 		n := len(dst.dst)
 		got, err := a.AppendResources(ctx, dst.dst, hag66)
-		require.NoError(t, err)
+		kit.NoError(t, err, "AppendResources(dst %s, %s)", dst.name, hag66)
 		if n > 0 {
-			require.Equal(t, dst.dst, got[:n], "AppendResources changed what dst (%s) held", dst.name)
+			kit.Equal(t, dst.dst, got[:n], "AppendResources changed what dst (%s) held", dst.name)
 		}
-		require.Equal(t, want, got[n:], "AppendResources to dst (%s) against Resources", dst.name)
+		kit.Equal(t, want, got[n:], "AppendResources to dst (%s) against Resources", dst.name)
 		clear(got)
-		require.Equal(t, want, resources(t, h, hag66), "Resources after the slice AppendResources returned (dst %s) was zeroed", dst.name)
+		kit.Equal(t, want, resources(t, h, hag66), "Resources after the slice AppendResources returned (dst %s) was zeroed", dst.name)
 		again, err := a.AppendResources(ctx, nil, hag66)
-		require.NoError(t, err)
-		require.Equal(t, want, again, "AppendResources after the slice it returned (dst %s) was zeroed", dst.name)
+		kit.NoError(t, err, "AppendResources(nil, %s)", hag66)
+		kit.Equal(t, want, again, "AppendResources after the slice it returned (dst %s) was zeroed", dst.name)
 	}
 }
 
@@ -324,15 +323,15 @@ func testAppenderOwned(t kit.T, h SessionsHarness, a host.ResourceAppender, want
 func testInterested(t kit.T, h SessionsHarness) {
 	ctx := t.Context()
 	online(t, h, hag66Laptop, hag66Phone)
-	require.False(t, resource(t, h, hag66Phone).Interested, "Interested of a session that never requested the roster")
+	kit.False(t, resource(t, h, hag66Phone).Interested, "Interested of a session that never requested the roster")
 	for _, annotate := range []bool{false, true, false} {
-		require.NoError(t, h.Flags.SetAnnotate(ctx, hag66Laptop, annotate))
-		require.True(t, resource(t, h, hag66Laptop).Interested, "Interested after SetAnnotate(%v)", annotate)
-		require.False(t, resource(t, h, hag66Phone).Interested, "Interested of another session after SetAnnotate(%v) on %s", annotate, hag66Laptop)
+		kit.NoError(t, h.Flags.SetAnnotate(ctx, hag66Laptop, annotate), "SetAnnotate(%s, %v)", hag66Laptop, annotate)
+		kit.True(t, resource(t, h, hag66Laptop).Interested, "Interested after SetAnnotate(%v)", annotate)
+		kit.False(t, resource(t, h, hag66Phone).Interested, "Interested of another session after SetAnnotate(%v) on %s", annotate, hag66Laptop)
 	}
 	offline(t, h, hag66Laptop)
 	online(t, h, hag66Laptop)
-	require.False(t, resource(t, h, hag66Laptop).Interested, "Interested of a session that bound again and has not requested the roster since")
+	kit.False(t, resource(t, h, hag66Laptop).Interested, "Interested of a session that bound again and has not requested the roster since")
 }
 
 // testSessionsConcurrent runs workers that each bring their own session
@@ -371,14 +370,14 @@ func testSessionsConcurrent(t kit.T, h SessionsHarness) {
 	wg.Wait()
 	var want []string
 	for w, err := range errs {
-		require.NoError(t, err, "worker %d", w)
+		kit.NoError(t, err, "worker %d", w)
 		if w%2 == 0 {
 			want = append(want, session(w).String())
 		}
 	}
 	rs := resources(t, h, hag66)
-	require.ElementsMatch(t, want, fullJIDs(rs), "Resources after %d concurrent workers", sessionWorkers)
+	kit.ElementsMatch(t, want, fullJIDs(rs), "Resources after %d concurrent workers", sessionWorkers)
 	for _, r := range rs {
-		require.True(t, r.MIXCapable && r.Annotate, "flags of %s set concurrently: MIXCapable %v, Annotate %v", r.JID, r.MIXCapable, r.Annotate)
+		kit.True(t, r.MIXCapable && r.Annotate, "flags of %s set concurrently: MIXCapable %v, Annotate %v", r.JID, r.MIXCapable, r.Annotate)
 	}
 }

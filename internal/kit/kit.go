@@ -5,7 +5,11 @@
 // A kit's public entry point takes a *testing.T, as testing/fstest and
 // testing/slogtest do. Internally it runs against T, the part of *testing.T
 // it uses, so that the kit's own tests can run it through Record and prove
-// that it fails on a broken implementation without failing themselves.
+// that it fails on a broken implementation without failing themselves. The
+// kits assert with the checks of this package, which print what was checked,
+// what the implementation gave and what the contract wants; they use nothing
+// beyond the standard library, so importing a kit adds no module (testify
+// least of all) to its user's build, as with testing/slogtest.
 package kit
 
 import (
@@ -13,8 +17,9 @@ import (
 	"testing"
 )
 
-// T is the part of *testing.T that a conformance kit uses. It satisfies
-// testify's require.TestingT.
+// T is the part of *testing.T that a conformance kit uses. The kits check
+// with the functions of this package (NoError, Equal, ...), not with
+// testify, so that they depend on the standard library's testing only.
 type T interface {
 	Helper()
 	Errorf(format string, args ...any)

@@ -18,7 +18,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/internal/kit"
@@ -68,9 +67,9 @@ func run(t kit.T, newStore func(kit.T) roster.Store) {
 func testNewUserIsEmpty(t kit.T, s roster.Store) {
 	ctx := t.Context()
 	items, ver, err := s.Items(ctx, juliet)
-	require.NoError(t, err, "Items of a new user")
-	require.Empty(t, items, "Items of a new user")
-	require.Zero(t, ver, "version of a roster that was never changed")
+	kit.NoError(t, err, "Items of a new user")
+	kit.Empty(t, items, "Items of a new user")
+	kit.Zero(t, ver, "version of a roster that was never changed")
 	_, err = s.Item(ctx, juliet, coven)
 	requireNotFound(t, err, "Item of a new user")
 	_, err = s.Delete(ctx, juliet, coven)
@@ -93,15 +92,15 @@ func testPutItemRoundTrip(t kit.T, s roster.Store) {
 	want := sampleItems()
 	for _, it := range want {
 		_, err := s.Put(ctx, juliet, it)
-		require.NoError(t, err, "Put(%s)", it.JID)
+		kit.NoError(t, err, "Put(%s)", it.JID)
 	}
 	for _, it := range want {
 		got, err := s.Item(ctx, juliet, it.JID)
-		require.NoError(t, err, "Item(%s) after Put", it.JID)
+		kit.NoError(t, err, "Item(%s) after Put", it.JID)
 		requireItem(t, it, got, "Item(%s) after Put", it.JID)
 	}
 	items, _, err := s.Items(ctx, juliet)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Items(%s)", juliet)
 	requireItems(t, sortedByJID(want), items, "Items after Put")
 }
 
@@ -111,13 +110,13 @@ func testPutReplaces(t kit.T, s roster.Store) {
 	second := roster.Item{JID: coven, Subscription: roster.From, Channel: true, ParticipantID: "222"}
 	for _, it := range []roster.Item{first, second} {
 		_, err := s.Put(ctx, juliet, it)
-		require.NoError(t, err)
+		kit.NoError(t, err, "Put(%s, %s)", juliet, it.JID)
 	}
 	got, err := s.Item(ctx, juliet, coven)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Item(%s, %s)", juliet, coven)
 	requireItem(t, second, got, "Item after a second Put of the same JID must be the second item, whole")
 	items, _, err := s.Items(ctx, juliet)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Items(%s)", juliet)
 	requireItems(t, []roster.Item{second}, items, "Items after two Puts of the same JID")
 }
 
@@ -126,44 +125,44 @@ func testItemsOrderedByJID(t kit.T, s roster.Store) {
 	// Put in an order that is neither sorted nor reverse sorted.
 	for _, local := range []string{"m", "b", "z", "a", "q", "b2", "a1"} {
 		_, err := s.Put(ctx, juliet, roster.Item{JID: jid.MustParse(local + "@mix.example"), Subscription: roster.From, Channel: true})
-		require.NoError(t, err)
+		kit.NoError(t, err, "Put(%s, %s@mix.example)", juliet, local)
 	}
 	items, _, err := s.Items(ctx, juliet)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Items(%s)", juliet)
 	got := make([]string, len(items))
 	for i, it := range items {
 		got[i] = it.JID.String()
 	}
 	want := slices.Clone(got)
 	slices.Sort(want)
-	require.Len(t, got, 7, "Items after 7 Puts")
-	require.Equal(t, want, got, "Items must be ordered by JID string")
+	kit.Len(t, got, 7, "Items after 7 Puts")
+	kit.Equal(t, want, got, "Items must be ordered by JID string")
 }
 
 func testContactKeyedByBareJID(t kit.T, s roster.Store) {
 	ctx := t.Context()
 	full := jid.MustParse("coven@mix.shakespeare.example/balcony")
 	_, err := s.Put(ctx, juliet, roster.Item{JID: full, Subscription: roster.From, Channel: true, ParticipantID: "1"})
-	require.NoError(t, err)
+	kit.NoError(t, err, "Put(%s, %s)", juliet, full)
 	got, err := s.Item(ctx, juliet, coven)
-	require.NoError(t, err, "Item(bare) after Put of an item with a full JID")
-	require.Equal(t, coven.String(), got.JID.String(), "stored item JID must be bare")
+	kit.NoError(t, err, "Item(bare) after Put of an item with a full JID")
+	kit.Equal(t, coven.String(), got.JID.String(), "stored item JID must be bare")
 	for _, contact := range []jid.JID{full, jid.MustParse("coven@mix.shakespeare.example/never-seen")} {
 		got, err = s.Item(ctx, juliet, contact)
-		require.NoError(t, err, "Item(%s): a full JID names the same item as its bare JID", contact)
-		require.Equal(t, coven.String(), got.JID.String(), "JID of the item found by Item(%s)", contact)
+		kit.NoError(t, err, "Item(%s): a full JID names the same item as its bare JID", contact)
+		kit.Equal(t, coven.String(), got.JID.String(), "JID of the item found by Item(%s)", contact)
 	}
 
 	other := jid.MustParse("coven@mix.shakespeare.example/other")
 	_, err = s.Put(ctx, juliet, roster.Item{JID: other, Subscription: roster.From, Channel: true, ParticipantID: "2"})
-	require.NoError(t, err)
+	kit.NoError(t, err, "Put(%s, %s)", juliet, other)
 	items, _, err := s.Items(ctx, juliet)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Items(%s)", juliet)
 	requireItems(t, []roster.Item{{JID: coven, Subscription: roster.From, Channel: true, ParticipantID: "2"}}, items,
 		"Puts with two full JIDs of one bare JID must keep one item")
 
 	_, err = s.Delete(ctx, juliet, full)
-	require.NoError(t, err, "Delete with a full JID of a stored bare JID")
+	kit.NoError(t, err, "Delete with a full JID of a stored bare JID")
 	_, err = s.Item(ctx, juliet, coven)
 	requireNotFound(t, err, "Item after Delete")
 }
@@ -171,13 +170,13 @@ func testContactKeyedByBareJID(t kit.T, s roster.Store) {
 func testUserKeyedByBareJID(t kit.T, s roster.Store) {
 	ctx := t.Context()
 	v, err := s.Put(ctx, jid.MustParse("juliet@capulet.example/balcony"), roster.Item{JID: coven, Subscription: roster.From, Channel: true})
-	require.NoError(t, err)
+	kit.NoError(t, err, "Put(%s, %s)", jid.MustParse("juliet@capulet.example/balcony"), coven)
 	items, ver, err := s.Items(ctx, juliet)
-	require.NoError(t, err)
-	require.Len(t, items, 1, "Items(bare user) after Put(full user)")
-	require.Equal(t, v, ver, "version of the bare user after Put(full user)")
+	kit.NoError(t, err, "Items(%s)", juliet)
+	kit.Len(t, items, 1, "Items(bare user) after Put(full user)")
+	kit.Equal(t, v, ver, "version of the bare user after Put(full user)")
 	_, err = s.Item(ctx, jid.MustParse("juliet@capulet.example/chamber"), coven)
-	require.NoError(t, err, "Item(other full JID of the user)")
+	kit.NoError(t, err, "Item(other full JID of the user)")
 }
 
 func testUsersIsolated(t kit.T, s roster.Store) {
@@ -185,25 +184,25 @@ func testUsersIsolated(t kit.T, s roster.Store) {
 	// Same localpart, other domain; and another user of the same domain.
 	others := []jid.JID{jid.MustParse("juliet@montague.example"), nurse}
 	_, err := s.Put(ctx, juliet, roster.Item{JID: coven, Subscription: roster.From, Channel: true})
-	require.NoError(t, err)
+	kit.NoError(t, err, "Put(%s, %s)", juliet, coven)
 	vJuliet, err := s.Put(ctx, juliet, roster.Item{JID: romeo, Subscription: roster.Both})
-	require.NoError(t, err)
+	kit.NoError(t, err, "Put(%s, %s)", juliet, romeo)
 	for _, o := range others {
 		items, ver, err := s.Items(ctx, o)
-		require.NoError(t, err)
-		require.Empty(t, items, "Items(%s) after Puts for %s", o, juliet)
-		require.Zero(t, ver, "version of %s after Puts for %s", o, juliet)
+		kit.NoError(t, err, "Items(%s)", o)
+		kit.Empty(t, items, "Items(%s) after Puts for %s", o, juliet)
+		kit.Zero(t, ver, "version of %s after Puts for %s", o, juliet)
 		_, err = s.Item(ctx, o, coven)
 		requireNotFound(t, err, fmt.Sprintf("Item(%s, %s) of another user's contact", o, coven))
 		_, err = s.Delete(ctx, o, coven)
 		requireNotFound(t, err, fmt.Sprintf("Delete(%s, %s) of another user's contact", o, coven))
 	}
 	_, err = s.Put(ctx, nurse, roster.Item{JID: spells, Subscription: roster.From, Channel: true})
-	require.NoError(t, err)
+	kit.NoError(t, err, "Put(%s, %s)", nurse, spells)
 	items, ver, err := s.Items(ctx, juliet)
-	require.NoError(t, err)
-	require.Len(t, items, 2, "Items(%s) after another user's Put and Delete", juliet)
-	require.Equal(t, vJuliet, ver, "version of %s after another user's Put", juliet)
+	kit.NoError(t, err, "Items(%s)", juliet)
+	kit.Len(t, items, 2, "Items(%s) after another user's Put and Delete", juliet)
+	kit.Equal(t, vJuliet, ver, "version of %s after another user's Put", juliet)
 }
 
 func testVersionIncreases(t kit.T, s roster.Store) {
@@ -211,8 +210,8 @@ func testVersionIncreases(t kit.T, s roster.Store) {
 	var last uint64
 	step := func(op string, v uint64, err error) {
 		t.Helper()
-		require.NoError(t, err, op)
-		require.Greater(t, v, last, "version returned by %s must be greater than every version returned before", op)
+		kit.NoError(t, err, "%s", op)
+		kit.Greater(t, v, last, "version returned by %s must be greater than every version returned before", op)
 		last = v
 		requireVersion(t, s, juliet, v, "after "+op)
 	}
@@ -236,14 +235,14 @@ func testDeleteRemoves(t kit.T, s roster.Store) {
 	ctx := t.Context()
 	for _, it := range sampleItems() {
 		_, err := s.Put(ctx, juliet, it)
-		require.NoError(t, err)
+		kit.NoError(t, err, "Put(%s, %s)", juliet, it.JID)
 	}
 	_, err := s.Delete(ctx, juliet, spells)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Delete(%s, %s)", juliet, spells)
 	_, err = s.Item(ctx, juliet, spells)
 	requireNotFound(t, err, "Item after Delete")
 	items, _, err := s.Items(ctx, juliet)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Items(%s)", juliet)
 	want := slices.DeleteFunc(sampleItems(), func(it roster.Item) bool { return it.JID.Equal(spells) })
 	requireItems(t, sortedByJID(want), items, "Items after Delete")
 }
@@ -251,14 +250,14 @@ func testDeleteRemoves(t kit.T, s roster.Store) {
 func testDeleteMissing(t kit.T, s roster.Store) {
 	ctx := t.Context()
 	v, err := s.Put(ctx, juliet, roster.Item{JID: coven, Subscription: roster.From, Channel: true})
-	require.NoError(t, err)
+	kit.NoError(t, err, "Put(%s, %s)", juliet, coven)
 	_, err = s.Delete(ctx, juliet, spells)
 	requireNotFound(t, err, "Delete of a missing item")
 	requireVersion(t, s, juliet, v, "after Delete of a missing item")
 	_, err = s.Delete(ctx, juliet, coven)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Delete(%s, %s)", juliet, coven)
 	_, v, err = s.Items(ctx, juliet)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Items(%s)", juliet)
 	_, err = s.Delete(ctx, juliet, coven)
 	requireNotFound(t, err, "second Delete of the same item")
 	requireVersion(t, s, juliet, v, "after a second Delete of the same item")
@@ -302,10 +301,10 @@ func testConcurrentWriters(t kit.T, s roster.Store) {
 	seen := make(map[uint64]int)
 	var maxVer uint64
 	for w, r := range results {
-		require.NoError(t, r.err, "writer %d", w)
+		kit.NoError(t, r.err, "writer %d", w)
 		for i, v := range r.versions {
 			if i > 0 {
-				require.Greater(t, v, r.versions[i-1], "writer %d: version of write %d after write %d", w, i, i-1)
+				kit.Greater(t, v, r.versions[i-1], "writer %d: version of write %d after write %d", w, i, i-1)
 			}
 			if prev, dup := seen[v]; dup {
 				t.Fatalf("writers %d and %d both got version %d: concurrent writes must get distinct versions", prev, w, v)
@@ -315,8 +314,8 @@ func testConcurrentWriters(t kit.T, s roster.Store) {
 		}
 	}
 	items, ver, err := s.Items(ctx, juliet)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, ver, maxVer, "final version must not be below a version returned to a writer")
+	kit.NoError(t, err, "Items(%s)", juliet)
+	kit.GreaterOrEqual(t, ver, maxVer, "final version must not be below a version returned to a writer")
 	var want []string
 	for w := range concurN {
 		for i := range concurM {
@@ -329,7 +328,7 @@ func testConcurrentWriters(t kit.T, s roster.Store) {
 	for i, it := range items {
 		got[i] = it.JID.String()
 	}
-	require.ElementsMatch(t, want, got, "items after %d concurrent writers: a write was lost or a deleted item came back", concurN)
+	kit.ElementsMatch(t, want, got, "items after %d concurrent writers: a write was lost or a deleted item came back", concurN)
 }
 
 func writerContact(w, i int) jid.JID {
@@ -340,24 +339,24 @@ func testNoAliasing(t kit.T, s roster.Store) {
 	ctx := t.Context()
 	groups := []string{"Friends", "MIX"}
 	_, err := s.Put(ctx, juliet, roster.Item{JID: romeo, Subscription: roster.Both, Groups: groups})
-	require.NoError(t, err)
+	kit.NoError(t, err, "Put(%s, %s)", juliet, romeo)
 	groups[0] = "changed after Put"
 
 	want := roster.Item{JID: romeo, Subscription: roster.Both, Groups: []string{"Friends", "MIX"}}
 	got, err := s.Item(ctx, juliet, romeo)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Item(%s, %s)", juliet, romeo)
 	requireItem(t, want, got, "stored item after the caller changed the Groups it passed to Put")
 
 	got.Groups[0] = "changed after Item"
 	items, _, err := s.Items(ctx, juliet)
-	require.NoError(t, err)
-	require.Len(t, items, 1)
+	kit.NoError(t, err, "Items(%s)", juliet)
+	kit.Len(t, items, 1, "Items(%s) after one Put", juliet)
 	requireItem(t, want, items[0], "stored item after the caller changed the Groups returned by Item")
 
 	items[0].Groups[1] = "changed after Items"
 	items[0] = roster.Item{}
 	got, err = s.Item(ctx, juliet, romeo)
-	require.NoError(t, err)
+	kit.NoError(t, err, "Item(%s, %s)", juliet, romeo)
 	requireItem(t, want, got, "stored item after the caller changed the slice returned by Items")
 }
 
@@ -371,8 +370,8 @@ func requireNotFound(t kit.T, err error, what string) {
 func requireVersion(t kit.T, s roster.Store, user jid.JID, want uint64, when string) {
 	t.Helper()
 	_, ver, err := s.Items(t.Context(), user)
-	require.NoError(t, err, "Items(%s) %s", user, when)
-	require.Equal(t, want, ver, "version from Items(%s) %s", user, when)
+	kit.NoError(t, err, "Items(%s) %s", user, when)
+	kit.Equal(t, want, ver, "version from Items(%s) %s", user, when)
 }
 
 // requireItem checks got against want field by field. Groups are a set
@@ -380,18 +379,18 @@ func requireVersion(t kit.T, s roster.Store, user jid.JID, want uint64, when str
 func requireItem(t kit.T, want, got roster.Item, format string, args ...any) {
 	t.Helper()
 	msg := fmt.Sprintf(format, args...)
-	require.Equal(t, want.JID.Bare().String(), got.JID.String(), "%s: JID", msg)
-	require.Equal(t, want.Name, got.Name, "%s: Name", msg)
-	require.Equal(t, want.Subscription, got.Subscription, "%s: Subscription", msg)
-	require.Equal(t, want.Ask, got.Ask, "%s: Ask", msg)
-	require.ElementsMatch(t, want.Groups, got.Groups, "%s: Groups", msg)
-	require.Equal(t, want.Channel, got.Channel, "%s: Channel", msg)
-	require.Equal(t, want.ParticipantID, got.ParticipantID, "%s: ParticipantID", msg)
+	kit.Equal(t, want.JID.Bare().String(), got.JID.String(), "%s: JID", msg)
+	kit.Equal(t, want.Name, got.Name, "%s: Name", msg)
+	kit.Equal(t, want.Subscription, got.Subscription, "%s: Subscription", msg)
+	kit.Equal(t, want.Ask, got.Ask, "%s: Ask", msg)
+	kit.ElementsMatch(t, want.Groups, got.Groups, "%s: Groups", msg)
+	kit.Equal(t, want.Channel, got.Channel, "%s: Channel", msg)
+	kit.Equal(t, want.ParticipantID, got.ParticipantID, "%s: ParticipantID", msg)
 }
 
 func requireItems(t kit.T, want, got []roster.Item, msg string) {
 	t.Helper()
-	require.Len(t, got, len(want), "%s: number of items", msg)
+	kit.Len(t, got, len(want), "%s: number of items", msg)
 	for i := range want {
 		requireItem(t, want[i], got[i], "%s: item %d", msg, i)
 	}

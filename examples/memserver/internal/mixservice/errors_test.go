@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // requireOneAnswer requires exactly one IQ with id among out, a result or
@@ -142,8 +142,8 @@ func TestClose(t *testing.T) {
 func TestInvalidConfig(t *testing.T) {
 	for name, cfg := range map[string]Config{
 		"no router":      {Domain: service},
-		"no domain":      {Router: host.NewRecorder(nil)},
-		"invalid domain": {Domain: "a b", Router: host.NewRecorder(nil)},
+		"no domain":      {Router: hosttest.NewRecorder(nil)},
+		"invalid domain": {Domain: "a b", Router: hosttest.NewRecorder(nil)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := New(cfg).Deliver(context.Background(), []byte(discoIQ("x", service, discoInfo, "")))

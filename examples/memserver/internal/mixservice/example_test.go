@@ -6,15 +6,15 @@ import (
 	"fmt"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/mixservice"
-	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // A channel is created, joined by alice's server on her behalf (XEP-0405
 // §2.7) and sent a message, which comes back to her bare JID from her
-// participant JID in the channel. Here the Router is a host.Recorder; in
+// participant JID in the channel. Here the Router is a hosttest.Recorder; in
 // the example server it is the server's router.
 func Example() {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	svc := mixservice.New(mixservice.Config{Domain: "mix.example.org", Router: rec, Secret: []byte("example")})
 	defer svc.Close()
 

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
-	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // Addresses of the XEP-0369 examples.
@@ -34,7 +34,7 @@ const allNodes = `<subscribe node='urn:xmpp:mix:nodes:messages'/>` +
 // harness drives a Service whose Router is a Recorder.
 type harness struct {
 	t   testing.TB
-	rec *host.Recorder
+	rec *hosttest.Recorder
 	svc *Service
 }
 
@@ -42,7 +42,7 @@ type harness struct {
 // with a fixed secret and limits (zero fields take the defaults).
 func newHarness(t testing.TB, limits Limits) *harness {
 	t.Helper()
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	svc := New(Config{Domain: service, Router: rec, Secret: []byte("test secret"), Limits: limits})
 	return &harness{t: t, rec: rec, svc: svc}
 }
@@ -98,7 +98,7 @@ type elem struct {
 // parseOut parses a delivery and checks what RouteRaw requires of it: one
 // well-formed stanza, no xmlns on the top-level element, its to attribute
 // the JID it was routed to.
-func parseOut(t testing.TB, d host.Delivery) stanzaOut {
+func parseOut(t testing.TB, d hosttest.Delivery) stanzaOut {
 	t.Helper()
 	var e elem
 	require.NoError(t, xml.Unmarshal(d.Stanza, &e), string(d.Stanza))

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
-	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // joinIQ is the join of XEP-0369 §7.1.2 (Example "User's Server sends Join
@@ -159,7 +159,7 @@ func TestJoinAgain(t *testing.T) {
 	require.NotEqual(t, id, other)
 
 	// Another service with another secret gives other ids.
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	h2 := &harness{t: t, rec: rec, svc: New(Config{Domain: service, Router: rec, Secret: []byte("another secret")})}
 	h2.create("coven", hecateRes)
 	elsewhere, _ := h2.join(coven, hag66, "third witch", "")

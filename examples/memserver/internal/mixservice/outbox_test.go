@@ -10,12 +10,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // stanzaIDs returns, for each recipient, the ids of the messages it was
 // sent, in order.
-func stanzaIDs(t *testing.T, rec *host.Recorder) map[string][]string {
+func stanzaIDs(t *testing.T, rec *hosttest.Recorder) map[string][]string {
 	t.Helper()
 	ids := make(map[string][]string)
 	for _, d := range rec.Deliveries() {
@@ -64,7 +64,7 @@ func TestRouterMayCallDeliver(t *testing.T) {
 	// and by bouncing an error every time.
 	var svc *Service
 	answered := false
-	rec := host.NewRecorder(func(ctx context.Context, d host.Delivery) error {
+	rec := hosttest.NewRecorder(func(ctx context.Context, d hosttest.Delivery) error {
 		if d.To.String() != hecate {
 			return nil
 		}
@@ -110,7 +110,7 @@ func TestPendingLimit(t *testing.T) {
 	unblock := func() { releaseOnce.Do(func() { close(release) }) }
 	// A failed assertion must not leave the routing goroutine blocked.
 	t.Cleanup(unblock)
-	rec := host.NewRecorder(func(_ context.Context, d host.Delivery) error {
+	rec := hosttest.NewRecorder(func(_ context.Context, d hosttest.Delivery) error {
 		if d.To.String() == hecate && bytes.HasPrefix(d.Stanza, []byte("<message")) {
 			once.Do(func() {
 				close(entered)
@@ -165,7 +165,7 @@ func TestPendingLimit(t *testing.T) {
 	require.Equal(t, []string{"blocked", "q1", "q2"}, bodies, "what was accepted is routed, in order")
 }
 
-func parsedAll(t *testing.T, rec *host.Recorder) []stanzaOut {
+func parsedAll(t *testing.T, rec *hosttest.Recorder) []stanzaOut {
 	var out []stanzaOut
 	for _, d := range rec.Deliveries() {
 		out = append(out, parseOut(t, d))

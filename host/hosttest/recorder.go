@@ -1,4 +1,4 @@
-package host
+package hosttest
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
 )
@@ -20,10 +21,10 @@ type Delivery struct {
 	Stanza []byte
 }
 
-// Recorder is an in-memory RawRouter that records every stanza routed
+// Recorder is an in-memory host.RawRouter that records every stanza routed
 // through it and, optionally, hands each one to a function (to reach an
-// in-process channel, say). It is meant for tests and examples and is safe
-// for concurrent use.
+// in-process channel, say). It is a test double, as httptest.ResponseRecorder
+// is, and is safe for concurrent use.
 type Recorder struct {
 	forward func(context.Context, Delivery) error
 
@@ -32,6 +33,8 @@ type Recorder struct {
 	changed chan struct{} // closed and replaced on every delivery
 }
 
+var _ host.RawRouter = (*Recorder)(nil)
+
 // NewRecorder returns a Recorder. If forward is not nil it is called, after
 // recording, for every delivery, with a copy that it owns; its error is
 // returned by Route and RouteRaw.
@@ -39,7 +42,7 @@ func NewRecorder(forward func(context.Context, Delivery) error) *Recorder {
 	return &Recorder{forward: forward, changed: make(chan struct{})}
 }
 
-// Route implements Router.
+// Route implements host.Router.
 func (r *Recorder) Route(ctx context.Context, to jid.JID, stanza xml.TokenReader) error {
 	raw, err := xmlenc.Marshal(stanza, ns.Client)
 	if err != nil {
@@ -48,7 +51,7 @@ func (r *Recorder) Route(ctx context.Context, to jid.JID, stanza xml.TokenReader
 	return r.record(ctx, Delivery{To: to, Stanza: raw})
 }
 
-// RouteRaw implements RawRouter. It copies raw.
+// RouteRaw implements host.RawRouter. It copies raw.
 func (r *Recorder) RouteRaw(ctx context.Context, to jid.JID, raw []byte) error {
 	return r.record(ctx, Delivery{To: to, Stanza: slices.Clone(raw)})
 }

@@ -1,20 +1,31 @@
-package host_test
+package hosttest_test
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 )
 
+// JIDs from XEP-0405's examples.
+var (
+	hag66       = jid.MustParse("hag66@shakespeare.example")
+	hag66Laptop = jid.MustParse("hag66@shakespeare.example/UUID-a1j/7533")
+	coven       = jid.MustParse("coven@mix.shakespeare.example")
+)
+
+func tokens(s string) xml.TokenReader { return xml.NewDecoder(strings.NewReader(s)) }
+
 func TestRecorderWait(t *testing.T) {
-	rec := host.NewRecorder(nil)
-	got := make(chan []host.Delivery, 1)
+	rec := hosttest.NewRecorder(nil)
+	got := make(chan []hosttest.Delivery, 1)
 	go func() {
 		ds, err := rec.Wait(t.Context(), 2)
 		if err != nil {
@@ -41,7 +52,7 @@ func TestRecorderWait(t *testing.T) {
 }
 
 func TestRecorderWaitContextEnds(t *testing.T) {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	require.NoError(t, rec.RouteRaw(t.Context(), hag66, []byte(`<message/>`)))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -51,7 +62,7 @@ func TestRecorderWaitContextEnds(t *testing.T) {
 }
 
 func TestRecorderTo(t *testing.T) {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	for _, d := range []struct {
 		to jid.JID
 		id string
@@ -73,7 +84,7 @@ func TestRecorderTo(t *testing.T) {
 }
 
 func TestRecorderRoute(t *testing.T) {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	msg := stanza.Message{To: hag66Laptop, From: coven, ID: "m1", Type: stanza.GroupChatMessage}
 	require.NoError(t, rec.Route(t.Context(), hag66Laptop, msg.Wrap(tokens(`<mix xmlns="urn:xmpp:mix:core:1"><nick>thirdwitch</nick></mix>`))))
 	ds := rec.Deliveries()
@@ -87,7 +98,7 @@ func TestRecorderRoute(t *testing.T) {
 }
 
 func TestRecorderRouteRawCopies(t *testing.T) {
-	rec := host.NewRecorder(nil)
+	rec := hosttest.NewRecorder(nil)
 	buf := []byte(`<message id="1"/>`)
 	require.NoError(t, rec.RouteRaw(t.Context(), hag66, buf))
 	copy(buf, "XXXXXXXXXXXXXXXXX")
@@ -96,9 +107,9 @@ func TestRecorderRouteRawCopies(t *testing.T) {
 
 func TestRecorderForward(t *testing.T) {
 	errDown := errors.New("peer down")
-	var seen []host.Delivery
-	var rec *host.Recorder
-	rec = host.NewRecorder(func(_ context.Context, d host.Delivery) error {
+	var seen []hosttest.Delivery
+	var rec *hosttest.Recorder
+	rec = hosttest.NewRecorder(func(_ context.Context, d hosttest.Delivery) error {
 		require.Len(t, rec.Deliveries(), len(seen)+1, "forward runs after recording")
 		seen = append(seen, d)
 		return errDown
@@ -115,19 +126,19 @@ func TestRecorderForward(t *testing.T) {
 // the record did not change.
 func TestRecorderHandsOutCopies(t *testing.T) {
 	const want = `<message id="1"/>`
-	rec := host.NewRecorder(func(_ context.Context, d host.Delivery) error {
+	rec := hosttest.NewRecorder(func(_ context.Context, d hosttest.Delivery) error {
 		clear(d.Stanza)
 		return nil
 	})
 	require.NoError(t, rec.RouteRaw(t.Context(), hag66, []byte(want)))
-	for name, got := range map[string]func() []host.Delivery{
+	for name, got := range map[string]func() []hosttest.Delivery{
 		"Deliveries": rec.Deliveries,
-		"Wait": func() []host.Delivery {
+		"Wait": func() []hosttest.Delivery {
 			ds, err := rec.Wait(t.Context(), 1)
 			require.NoError(t, err)
 			return ds
 		},
-		"To": func() []host.Delivery { return rec.To(hag66) },
+		"To": func() []hosttest.Delivery { return rec.To(hag66) },
 	} {
 		ds := got()
 		require.Len(t, ds, 1, name)
