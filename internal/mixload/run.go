@@ -72,8 +72,13 @@ type Config struct {
 	// ServerPID, when not 0, is the server process whose CPU time is read
 	// from /proc.
 	ServerPID int
-	// Concurrency bounds logins, joins and leaves in flight (default 32).
+	// Concurrency bounds joins and leaves in flight (default 32).
 	Concurrency int
+	// LoginConcurrency bounds logins in flight (default 16): servers cap
+	// the connections that are not yet authenticated from one address
+	// (the example server at 20 by default, docs/security.md), and a load
+	// client must not be refused for logging in faster than a crowd would.
+	LoginConcurrency int
 	// Drain is how long to wait for deliveries after the last post
 	// (default 10 s).
 	Drain time.Duration
@@ -253,6 +258,9 @@ func (cfg *Config) check() error {
 	if cfg.Window == 0 {
 		cfg.Window = 20
 	}
+	if cfg.LoginConcurrency <= 0 {
+		cfg.LoginConcurrency = 16
+	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 32
 	}
@@ -353,7 +361,7 @@ func (r *runner) login(ctx context.Context) error {
 		}
 	}
 	var mu sync.Mutex
-	return parallel(ctx, len(slots), r.cfg.Concurrency, func(ctx context.Context, i int) error {
+	return parallel(ctx, len(slots), r.cfg.LoginConcurrency, func(ctx context.Context, i int) error {
 		s := slots[i]
 		acc := r.cfg.Accounts[s.p]
 		rcv := newReceiver(r.marker, &r.totals, r.plan, s.p)
