@@ -42,7 +42,7 @@ type server struct {
 	mp      *mixpam
 
 	mu         sync.Mutex
-	clients    map[string]*client        // full JID → session (nil while binding)
+	clients    map[string]*client       // full JID → session (nil while binding)
 	components map[string]*xmpp.Session // domain → component
 	wg         sync.WaitGroup
 }
