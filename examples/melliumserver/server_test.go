@@ -1,0 +1,93 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestLogin: PLAIN over STARTTLS with the account's password binds; a
+// wrong password, or a component with a wrong secret, is refused.
+func TestLogin(t *testing.T) {
+	c2s, comp := testServer(t)
+	for _, tc := range []struct {
+		name    string
+		connect func() (*peer, error)
+		ok      bool
+	}{
+		{"client, right password", func() (*peer, error) { return login(t, c2s, "pa") }, true},
+		{"client, wrong password", func() (*peer, error) { return login(t, c2s, "nope") }, false},
+		{"component, wrong secret", func() (*peer, error) { return connectComponent(t, comp, "nope") }, false},
+		{"component, right secret", func() (*peer, error) { return connectComponent(t, comp, "s3") }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.connect()
+			if tc.ok {
+				require.NoError(t, err)
+			} else {
+				require.Error(t, err)
+			}
+		})
+	}
+}
+
+// TestChannelThroughServer drives the server as a client and a channel
+// see it: an IQ forwarded to the channel gets the channel's answer only
+// (not a service-unavailable of mellium's Serve); the client's MIX
+// capability is learnt from its disco#info; a client-join waits for the
+// channel without blocking the client's stream, then the roster push and
+// the answer arrive (XEP-0405 §2.7, §2.9); channel groupchat reaches the
+// client with the user's stanza-id and is in the user's archive (§2.2,
+// §2.11).
+func TestChannelThroughServer(t *testing.T) {
+	c2s, comp := testServer(t)
+	mix, err := connectComponent(t, comp, "s3")
+	require.NoError(t, err)
+	alice, err := login(t, c2s, "pa")
+	require.NoError(t, err)
+
+	// An IQ to the channel is forwarded, and only its answer comes back.
+	alice.send(t, `<iq type="get" id="info1" to="coven@mix.localhost"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`)
+	mix.expect(t, `id="info1"`, `from="`+alice.full+`"`)
+	mix.send(t, `<iq type="result" id="info1" from="coven@mix.localhost" to="`+alice.full+`"><query xmlns="http://jabber.org/protocol/disco#info"><feature var="urn:xmpp:mix:core:1"/></query></iq>`)
+	answer := alice.expect(t, `id="info1"`)
+	require.Contains(t, answer, `type="result"`, "the first answer alice gets is the channel's")
+
+	// Presence without caps: the server asks the client's disco#info.
+	alice.send(t, `<presence/>`)
+	query := alice.expect(t, `type="get"`, "disco#info")
+	id := regexpID(t, query)
+	alice.send(t, `<iq type="result" id="`+id+`" to="localhost"><query xmlns="http://jabber.org/protocol/disco#info"><identity category="client" type="pc"/><feature var="http://jabber.org/protocol/disco#info"/><feature var="urn:xmpp:mix:core:1"/></query></iq>`)
+
+	// client-join: the channel gets it from the bare JID with the client's id.
+	alice.send(t, `<iq type="set" id="join1"><client-join xmlns="urn:xmpp:mix:pam:2" channel="coven@mix.localhost"><join xmlns="urn:xmpp:mix:core:1"><nick>hecate</nick></join></client-join></iq>`)
+	join := mix.expect(t, `<join xmlns="urn:xmpp:mix:core:1"`, `from="alice@localhost"`, `id="join1"`)
+	require.Contains(t, join, ">hecate</nick>", "the join is forwarded verbatim")
+	// While the channel has not answered, alice's stream is served.
+	alice.send(t, `<iq type="get" id="roster1"><query xmlns="jabber:iq:roster"/></iq>`)
+	require.Contains(t, alice.expect(t, `id="roster1"`), `type="result"`)
+	mix.send(t, `<iq type="result" id="join1" from="coven@mix.localhost" to="alice@localhost"><join xmlns="urn:xmpp:mix:core:1" id="123456" jid="123456#coven@mix.localhost"><nick>hecate</nick></join></iq>`)
+	alice.expect(t, `type="set"`, `jid="coven@mix.localhost"`, `subscription="from"`)
+	result := alice.expect(t, `id="join1"`)
+	require.Contains(t, result, `type="result"`)
+	require.Contains(t, result, `id="123456"`, "the channel's answer wrapped verbatim")
+	// Capable and joined: alice's presence goes to the channel.
+	mix.expect(t, "<presence", `from="`+alice.full+`"`, `to="coven@mix.localhost"`)
+
+	// Groupchat to the bare JID: fanned out and archived.
+	mix.send(t, `<message type="groupchat" id="m1" from="coven@mix.localhost/123456" to="alice@localhost"><body>Harpier cries</body><mix xmlns="urn:xmpp:mix:core:1"><nick>hecate</nick></mix></message>`)
+	live := alice.expect(t, "Harpier cries")
+	require.Contains(t, live, `to="`+alice.full+`"`)
+	require.Contains(t, live, `by="alice@localhost"`, "the user's XEP-0359 stanza-id")
+	alice.send(t, `<iq type="set" id="mam1"><query xmlns="urn:xmpp:mam:2" queryid="q1"/></iq>`)
+	archived := alice.expect(t, `queryid="q1"`)
+	require.Contains(t, archived, "Harpier cries")
+	require.Contains(t, alice.expect(t, `id="mam1"`), `type="result"`)
+}
+
+func regexpID(t *testing.T, stanza string) string {
+	t.Helper()
+	m := idAttr.FindStringSubmatch(stanza)
+	require.NotNil(t, m, "no id in %s", stanza)
+	return m[1]
+}
