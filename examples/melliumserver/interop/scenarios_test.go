@@ -19,7 +19,7 @@ func TestMIX(t *testing.T) {
 	t.Parallel()
 	type copyOf struct {
 		From, To, Bound, Body string
-		StanzaIDs          map[string]string `json:"stanza_ids"`
+		StanzaIDs             map[string]string `json:"stanza_ids"`
 	}
 	res := run[struct {
 		Join map[string]struct {
