@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mellium.im/sasl"
@@ -57,6 +58,7 @@ type client struct {
 	mu           sync.Mutex // orders its presence to channels
 	presence     stanza.Presence
 	presenceToks []xml.Token
+	resolving    atomic.Bool // its caps are being resolved
 }
 
 // errQueueFull is returned by Route to a client that reads too slowly.

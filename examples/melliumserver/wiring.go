@@ -115,7 +115,7 @@ func (m *mixpam) clientPresence(ctx context.Context, c *client, start xml.StartE
 	if caps, _, err := disco.ParseCaps(replay(toks)); err == nil && p.Type == stanza.AvailablePresence {
 		if capable, ok := m.resolver.Cached(caps); ok {
 			_ = m.sessions.SetMIXCapable(ctx, c.jid, capable)
-		} else {
+		} else if c.resolving.CompareAndSwap(false, true) {
 			go m.resolveCaps(ctx, c, caps)
 		}
 	}
@@ -124,8 +124,10 @@ func (m *mixpam) clientPresence(ctx context.Context, c *client, start xml.StartE
 
 // resolveCaps asks the client for its disco#info (the client answers on
 // the stream the read loop serves, so not from inside it) and, when it is
-// MIX capable, sends its current presence to its channels again.
+// MIX capable, sends its current presence to its channels again. One runs
+// per client at a time; caps changed meanwhile wait for the next presence.
 func (m *mixpam) resolveCaps(ctx context.Context, c *client, caps disco.Caps) {
+	defer c.resolving.Store(false)
 	if err := m.resolver.Update(ctx, m.sessions, c.jid, caps); err != nil {
 		return
 	}
