@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -90,4 +91,32 @@ func regexpID(t *testing.T, stanza string) string {
 	m := idAttr.FindStringSubmatch(stanza)
 	require.NotNil(t, m, "no id in %s", stanza)
 	return m[1]
+}
+
+// TestUnservedRequests: every IQ request a client sends gets an answer,
+// whether the server serves it, forwards it nowhere or cannot parse its
+// address, and the stream goes on (a roster get after each is answered).
+func TestUnservedRequests(t *testing.T) {
+	c2s, _ := testServer(t)
+	alice, err := login(t, c2s, "pa")
+	require.NoError(t, err)
+	for i, tc := range []struct {
+		name, iq, want string
+	}{
+		{"unknown payload", `<iq type="set" id="u0"><unknown xmlns="urn:example"/></iq>`, "service-unavailable"},
+		{"full JID not online", `<iq type="get" id="u1" to="bob@localhost/none"><ping xmlns="urn:xmpp:ping"/></iq>`, "service-unavailable"},
+		{"account without a handler", `<iq type="get" id="u2" to="bob@localhost"><ping xmlns="urn:xmpp:ping"/></iq>`, "service-unavailable"},
+		{"remote server", `<iq type="get" id="u3" to="elsewhere.example"><ping xmlns="urn:xmpp:ping"/></iq>`, "service-unavailable"},
+		{"malformed to taken as none", `<iq type="get" id="u4" to="a@b@c"><query xmlns="jabber:iq:roster"/></iq>`, `type="result"`},
+		{"the server's disco#info", `<iq type="get" id="u5" to="localhost"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`, `category="server"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			alice.send(t, tc.iq)
+			require.Contains(t, alice.expect(t, fmt.Sprintf(`id="u%d"`, i)), tc.want)
+			alice.send(t, `<presence type="bogus"/>`)
+			alice.send(t, `<message to="@"><body>nowhere</body></message>`)
+			alice.send(t, fmt.Sprintf(`<iq type="get" id="r%d"><query xmlns="jabber:iq:roster"/></iq>`, i))
+			require.Contains(t, alice.expect(t, fmt.Sprintf(`id="r%d"`, i)), `type="result"`)
+		})
+	}
 }
