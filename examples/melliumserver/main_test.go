@@ -74,8 +74,9 @@ func testServer(t *testing.T) (c2s, comp string) {
 // and waits for stanzas by what they contain.
 type peer struct {
 	s    *xmpp.Session
-	full string // the JID the session is bound to
-	in   chan string
+	full    string // the JID the session is bound to
+	in      chan string
+	skipped []string // stanzas expect passed over
 }
 
 func newPeer(t *testing.T, s *xmpp.Session) *peer {
@@ -157,6 +158,7 @@ func (p *peer) expect(t *testing.T, parts ...string) string {
 			if containsAll(st, parts) {
 				return st
 			}
+			p.skipped = append(p.skipped, st)
 		case <-deadline:
 			t.Fatalf("nothing containing %q within %v", parts, wait)
 		}

@@ -54,6 +54,10 @@ func TestChannelThroughServer(t *testing.T) {
 	answer := alice.expect(t, `id="info1"`)
 	require.Contains(t, answer, `type="result"`, "the first answer alice gets is the channel's")
 
+	// A forged from is replaced by the session's JID (RFC 6120 §8.1.2.1).
+	alice.send(t, `<message type="groupchat" id="forged" from="bob@localhost/x" to="coven@mix.localhost"><body>hi</body></message>`)
+	require.Contains(t, mix.expect(t, `id="forged"`), `from="`+alice.full+`"`)
+
 	// Presence without caps: the server asks the client's disco#info.
 	alice.send(t, `<presence/>`)
 	query := alice.expect(t, `type="get"`, "disco#info")
@@ -75,9 +79,15 @@ func TestChannelThroughServer(t *testing.T) {
 	// Capable and joined: alice's presence goes to the channel.
 	mix.expect(t, "<presence", `from="`+alice.full+`"`, `to="coven@mix.localhost"`)
 
+	// A component speaks only for its own domain: this is dropped.
+	mix.send(t, `<message type="chat" id="spoof" from="bob@localhost/x" to="`+alice.full+`"><body>Spoofed</body></message>`)
+
 	// Groupchat to the bare JID: fanned out and archived.
 	mix.send(t, `<message type="groupchat" id="m1" from="coven@mix.localhost/123456" to="alice@localhost"><body>Harpier cries</body><mix xmlns="urn:xmpp:mix:core:1"><nick>hecate</nick></mix></message>`)
 	live := alice.expect(t, "Harpier cries")
+	for _, st := range alice.skipped {
+		require.NotContains(t, st, "Spoofed", "the component's stanzas come in order: a delivered spoof came before the groupchat")
+	}
 	require.Contains(t, live, `to="`+alice.full+`"`)
 	require.Contains(t, live, `by="alice@localhost"`, "the user's XEP-0359 stanza-id")
 	alice.send(t, `<iq type="set" id="mam1"><query xmlns="urn:xmpp:mam:2" queryid="q1"/></iq>`)
