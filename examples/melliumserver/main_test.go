@@ -73,7 +73,7 @@ func testServer(t *testing.T) (c2s, comp string) {
 // peer is a client or a component as the test drives it: it sends raw XML
 // and waits for stanzas by what they contain.
 type peer struct {
-	s    *xmpp.Session
+	s       *xmpp.Session
 	full    string // the JID the session is bound to
 	in      chan string
 	skipped []string // stanzas expect passed over
