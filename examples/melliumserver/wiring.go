@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/xml"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
@@ -108,7 +110,7 @@ func (m *mixpam) clientPresence(ctx context.Context, c *client, start xml.StartE
 	if p.Type != stanza.AvailablePresence && p.Type != stanza.UnavailablePresence {
 		return nil
 	}
-	_ = m.sessions.SetPresence(c.jid, p.Type == stanza.AvailablePresence, 0)
+	_ = m.sessions.SetPresence(c.jid, p.Type == stanza.AvailablePresence, priority(toks))
 	c.mu.Lock()
 	c.presence, c.presenceToks = p, toks
 	c.mu.Unlock()
@@ -179,8 +181,27 @@ func (m *mixpam) toAccount(ctx context.Context, r *server, start xml.StartElemen
 		if err != nil {
 			return
 		}
-		if taken, _ := m.exchange.Receive(iq, replay(toks)); !taken && (iq.Type == stanza.GetIQ || iq.Type == stanza.SetIQ) {
-			r.routeError(ctx, iq, stanza.ServiceUnavailable)
+		if taken, _ := m.exchange.Receive(iq, replay(toks)); taken || iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
+			return
+		}
+		if payload, ok := toks[0].(xml.StartElement); ok && payload.Name.Space == nsPAM {
+			_ = m.join.HandleIQ(ctx, iq, replay(toks)) // forbidden: not the user's own client
+			return
+		}
+		r.routeError(ctx, iq, stanza.ServiceUnavailable)
+	}
+}
+
+// priority is the <priority/> of a presence's children (RFC 6121 §4.7.2.3),
+// 0 when absent or invalid.
+func priority(toks []xml.Token) int8 {
+	for i, tok := range toks {
+		if start, ok := tok.(xml.StartElement); ok && start.Name.Local == "priority" && i+1 < len(toks) {
+			if text, ok := toks[i+1].(xml.CharData); ok {
+				p, _ := strconv.ParseInt(strings.TrimSpace(string(text)), 10, 8)
+				return int8(p)
+			}
 		}
 	}
+	return 0
 }

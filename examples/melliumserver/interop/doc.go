@@ -15,6 +15,6 @@
 // roster pushes and the annotated roster (XEP-0405 §2.7–2.10), groupchat
 // fan-out to every MIX client with the user's stanza-id (§2.2), the
 // archive with MAM, paged and extended (§2.11, XEP-0313), channel presence
-// both ways (§2.9, XEP-0403) and blocking an encoded participant JID
-// (§2.12, XEP-0191).
+// both ways (§2.9, XEP-0403), blocking an encoded participant JID
+// (§2.12, XEP-0191), and clients in the orders real clients use.
 package interop
