@@ -242,6 +242,10 @@ func (s *server) fromClient(ctx context.Context, c *client, m *mux.ServeMux, sta
 	}
 	none := to.String() == ""
 	local := none || to.Equal(c.jid.Bare()) || to.String() == s.domain
+	if iq, _ := stanza.NewIQ(start); start.Name.Local == "iq" && (iq.Type == stanza.ResultIQ || iq.Type == stanza.ErrorIQ) && local {
+		s.mp.answer(iq, inner) // mellium's mux ends the stream on an error IQ without payload
+		return nil
+	}
 	if start.Name.Local == "iq" && local {
 		w := &replies{TokenReader: inner}
 		err := m.HandleXMPP(w, &start)

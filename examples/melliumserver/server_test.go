@@ -124,6 +124,8 @@ func TestUnservedRequests(t *testing.T) {
 			alice.send(t, tc.iq)
 			require.Contains(t, alice.expect(t, fmt.Sprintf(`id="u%d"`, i)), tc.want)
 			alice.send(t, `<presence type="bogus"/>`)
+			alice.send(t, `<iq type="result" id="unsolicited" to="localhost"><query xmlns="urn:example"/></iq>`)
+			alice.send(t, `<iq type="error" id="unsolicited2"/>`)
 			alice.send(t, `<message to="@"><body>nowhere</body></message>`)
 			alice.send(t, fmt.Sprintf(`<iq type="get" id="r%d"><query xmlns="jabber:iq:roster"/></iq>`, i))
 			require.Contains(t, alice.expect(t, fmt.Sprintf(`id="r%d"`, i)), `type="result"`)

@@ -69,10 +69,10 @@ func newMixpam(router host.Router, log *slog.Logger) (*mixpam, error) {
 	return m, err
 }
 
-// mux is the ServeMux of one client session's IQs: mixpam's mellium
-// adapters, client-join and the answers to mixpam's own requests. (mellium's
-// mux cannot take whole messages or presence: mux.Handle refuses stanza
-// names, and its message and presence handlers fire once per child.)
+// mux is the ServeMux of one client session's IQ requests: mixpam's
+// mellium adapters and client-join. (mellium's mux cannot take whole
+// messages or presence: mux.Handle refuses stanza names, and its message
+// and presence handlers fire once per child. Answers go to answer.)
 func (m *mixpam) mux(ctx context.Context, c *client, serverInfo mux.IQHandler) *mux.ServeMux {
 	session := c.jid
 	// pam.Handle would wait for the channel's answer inside the read loop;
@@ -81,11 +81,6 @@ func (m *mixpam) mux(ctx context.Context, c *client, serverInfo mux.IQHandler) *
 		iq.From = session
 		return m.join.HandleIQ(ctx, iq, xmlstream.MultiReader(xmlstream.Token(start.Copy()), t))
 	})
-	answer := mux.IQHandlerFunc(func(iq stanza.IQ, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
-		iq.From = session
-		_, err := m.exchange.Receive(iq, xmlstream.MultiReader(xmlstream.Token(start.Copy()), t))
-		return err
-	})
 	return mux.New(stanza.NSClient,
 		roster.Handle(ctx, m.roster, session),
 		archive.Handle(ctx, m.mam, session),
@@ -93,8 +88,6 @@ func (m *mixpam) mux(ctx context.Context, c *client, serverInfo mux.IQHandler) *
 		disco.Handle(ctx, m.account, session, serverInfo),
 		mux.IQ(stanza.SetIQ, xml.Name{Space: nsPAM, Local: "client-join"}, join),
 		mux.IQ(stanza.SetIQ, xml.Name{Space: nsPAM, Local: "client-leave"}, join),
-		mux.IQ(stanza.ResultIQ, xml.Name{}, answer),
-		mux.IQ(stanza.ErrorIQ, xml.Name{}, answer),
 	)
 }
 
@@ -144,6 +137,12 @@ func (m *mixpam) toChannels(ctx context.Context, c *client) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return m.presence.Outbound(ctx, c.presence, replay(c.presenceToks))
+}
+
+// answer offers an IQ answer from a client to the Exchange, which takes
+// those to mixpam's requests (the caps resolver's disco#info).
+func (m *mixpam) answer(iq stanza.IQ, payload xml.TokenReader) {
+	_, _ = m.exchange.Receive(iq, payload)
 }
 
 // disconnected tells mixpam that a client session ended (XEP-0405 §2.9.4).
