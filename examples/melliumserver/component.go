@@ -45,6 +45,9 @@ func (s *server) serveComponent(conn net.Conn) {
 		return
 	}
 	s.components[domain] = sess
+	// Only now, with the domain routed to it, is the component told it is
+	// in (XEP-0114 §3): what it sends next may already get answers.
+	_, err = io.WriteString(conn, `<handshake/>`)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -52,6 +55,9 @@ func (s *server) serveComponent(conn net.Conn) {
 		s.mu.Unlock()
 		_ = sess.Close()
 	}()
+	if err != nil {
+		return
+	}
 	s.log.Debug("component connected", "domain", domain)
 	go func() { <-s.ctx.Done(); _ = conn.Close() }()
 
@@ -128,10 +134,7 @@ func (s *server) acceptComponent(domain *string) xmpp.Negotiator {
 		if _, err := xmlstream.Copy(xmlstream.Discard(), xmlstream.Inner(r)); err != nil {
 			return 0, nil, nil, err
 		}
-		if _, err := io.WriteString(sess.Conn(), `<handshake/>`); err != nil {
-			return 0, nil, nil, err
-		}
-		*domain = to
+		*domain = to // serveComponent sends <handshake/> once it routes to it
 		return xmpp.Ready | xmpp.Authn | xmpp.Secure, nil, nil, nil
 	}
 }
