@@ -249,10 +249,17 @@ func (s *server) fromClient(ctx context.Context, c *client, m *mux.ServeMux, sta
 	if start.Name.Local == "iq" && local {
 		w := &replies{TokenReader: inner}
 		err := m.HandleXMPP(w, &start)
-		for _, st := range w.stanzas() {
+		answers := w.stanzas()
+		for _, st := range answers {
 			_ = c.enqueue(st)
 		}
-		return err
+		if iq, _ := stanza.NewIQ(start); err != nil && len(answers) == 0 {
+			// The request could not be read (mellium's mux fails on an
+			// IQ without payload): it still gets an answer; a broken
+			// stream ends at the next read.
+			s.routeError(ctx, iq, stanza.BadRequest)
+		}
+		return nil
 	}
 	toks, err := collect(inner)
 	if err != nil {

@@ -118,7 +118,8 @@ func TestUnservedRequests(t *testing.T) {
 		{"account without a handler", `<iq type="get" id="u2" to="bob@localhost"><ping xmlns="urn:xmpp:ping"/></iq>`, "service-unavailable"},
 		{"remote server", `<iq type="get" id="u3" to="elsewhere.example"><ping xmlns="urn:xmpp:ping"/></iq>`, "service-unavailable"},
 		{"malformed to taken as none", `<iq type="get" id="u4" to="a@b@c"><query xmlns="jabber:iq:roster"/></iq>`, `type="result"`},
-		{"the server's disco#info", `<iq type="get" id="u5" to="localhost"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`, `category="server"`},
+		{"no payload", `<iq type="get" id="u5"/>`, "bad-request"},
+		{"the server's disco#info", `<iq type="get" id="u6" to="localhost"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`, `category="server"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			alice.send(t, tc.iq)
