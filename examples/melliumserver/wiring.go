@@ -197,8 +197,9 @@ func priority(toks []xml.Token) int8 {
 	for i, tok := range toks {
 		if start, ok := tok.(xml.StartElement); ok && start.Name.Local == "priority" && i+1 < len(toks) {
 			if text, ok := toks[i+1].(xml.CharData); ok {
-				p, _ := strconv.ParseInt(strings.TrimSpace(string(text)), 10, 8)
-				return int8(p)
+				if p, err := strconv.ParseInt(strings.TrimSpace(string(text)), 10, 8); err == nil {
+					return int8(p)
+				}
 			}
 		}
 	}
