@@ -75,4 +75,3 @@ func TestPriority(t *testing.T) {
 		require.Equal(t, tc.want, priority(toks), tc.presence)
 	}
 }
-
