@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// beat renews the node's heartbeat key every third of its TTL until the
+// node stops.
+func (n *Node) beat() {
+	t := time.NewTicker(n.cfg.HeartbeatTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.HeartbeatTTL/3)
+			if _, err := n.nodes.PutString(ctx, n.id, n.cfg.Name); err != nil && n.ctx.Err() == nil {
+				n.log.Warn("cluster: heartbeat failed", "node", n.id, "err", err)
+			}
+			cancel()
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+// watchNodes follows the nodes bucket until the node stops: when a node's
+// heartbeat key expires or is deleted, the node is dead and its sessions
+// are purged.
+func (n *Node) watchNodes(ctx context.Context) error {
+	w, err := n.nodes.WatchAll(n.ctx, jetstream.UpdatesOnly())
+	if err != nil {
+		return fmt.Errorf("cluster: watching nodes: %w", err)
+	}
+	n.wg.Go(func() {
+		defer func() { _ = w.Stop() }()
+		for {
+			select {
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e != nil && e.Operation() != jetstream.KeyValuePut && e.Key() != n.id {
+					n.purge(e.Key())
+				}
+			case <-n.ctx.Done():
+				return
+			}
+		}
+	})
+	return nil
+}
+
+// purge drops a dead node's sessions from this node's copy at once, then
+// deletes them from the bucket. Every surviving node does so; a deletion
+// is conditional on the entry's revision, so a session that bound again
+// meanwhile (on another node) stays.
+func (n *Node) purge(node string) {
+	gone := n.reg.purgeNode(node)
+	n.log.Info("cluster: node dead, sessions purged", "node", node, "sessions", len(gone))
+	if len(gone) > 0 {
+		n.deleteStale(gone)
+	}
+}
+
+func (n *Node) deleteStale(gone []sessionMeta) {
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.HeartbeatTTL)
+	defer cancel()
+	for _, m := range gone {
+		if _, err := n.deleteKey(ctx, m.key, m.rev); err != nil && n.ctx.Err() == nil && !isWrongLast(err) {
+			n.log.Warn("cluster: deleting a dead node's session", "node", m.node, "err", err)
+		}
+	}
+}
+
+// isWrongLast reports a conditional write that lost to another writer.
+func isWrongLast(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// sweep deletes the sessions of nodes that died while this node was not
+// watching (every node of the cluster was down, say): for each node with
+// sessions in the copy, it asks the bucket for its heartbeat.
+func (n *Node) sweep(ctx context.Context) {
+	for _, node := range n.reg.nodes() {
+		if node == n.id {
+			continue
+		}
+		_, err := n.nodes.Get(ctx, node)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			n.purge(node)
+		}
+	}
+}
