@@ -92,3 +92,5 @@ func TestCluster(t *testing.T) {
 		return c
 	})
 }
+
+func (n testNode) applied() <-chan struct{} { return cluster.Applied(n.Node) }
