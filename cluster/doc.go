@@ -21,4 +21,11 @@
 // they were routed: one connection publishes them and one subscription
 // delivers them, in order. Delivery between nodes is core NATS, at most
 // once, like a stream to a peer server (RFC 6120 §10).
+//
+// A Node is also a host.Exchanger: it tags the ids of the IQs it sends
+// with its ID, so that an answer reaching any node (Receive, which the host
+// calls for every IQ answer before routing it) is forwarded to the node
+// that waits for it and matched there as strictly as on one node; the
+// answer Exchange returns carries the request's own id. exchange.go
+// explains the choice against a shared table of pending requests.
 package cluster

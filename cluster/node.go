@@ -50,18 +50,21 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // Node is one server node of a cluster. It is safe for concurrent use.
 type Node struct {
-	id     string
-	cfg    Config
-	log    *slog.Logger
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	sess   jetstream.KeyValue
-	nodes  jetstream.KeyValue
-	reg    *registry
-	sub    *nats.Subscription
-	ctx    context.Context // the node's lifetime
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	id    string
+	cfg   Config
+	log   *slog.Logger
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	sess  jetstream.KeyValue
+	nodes jetstream.KeyValue
+	reg   *registry
+	// exchange matches answers to the IQs this node sends (tagged ids,
+	// see exchange.go).
+	exchange *host.Exchange
+	subs     []*nats.Subscription
+	ctx      context.Context // the node's lifetime
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // Start joins the cluster: it creates the shared buckets if they do not
@@ -139,9 +142,16 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.watchSessions(ctx); err != nil {
 		return err
 	}
-	n.sub, err = n.nc.Subscribe(n.subject(n.id), n.deliver)
-	if err != nil {
-		return fmt.Errorf("cluster: subscribing to %s: %w", n.subject(n.id), err)
+	n.exchange = host.NewExchange(n)
+	for subject, handle := range map[string]nats.MsgHandler{
+		n.subject(n.id):       n.deliver,
+		n.answerSubject(n.id): n.deliverAnswer,
+	} {
+		sub, err := n.nc.Subscribe(subject, handle)
+		if err != nil {
+			return fmt.Errorf("cluster: subscribing to %s: %w", subject, err)
+		}
+		n.subs = append(n.subs, sub)
 	}
 	// Flush so that the subscription is in place before anyone can learn
 	// of this node's sessions (Flush insists on a deadline).
@@ -180,8 +190,8 @@ func (n *Node) Close(ctx context.Context) error {
 // expires.
 func (n *Node) stop() {
 	n.cancel()
-	if n.sub != nil {
-		_ = n.sub.Unsubscribe()
+	for _, sub := range n.subs {
+		_ = sub.Unsubscribe()
 	}
 	n.wg.Wait()
 }

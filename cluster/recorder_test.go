@@ -61,3 +61,10 @@ func (d *deliveries) wait() <-chan struct{} {
 	defer d.mu.Unlock()
 	return d.changed
 }
+
+// reset forgets what was delivered.
+func (d *deliveries) reset() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	clear(d.got)
+}

@@ -217,3 +217,10 @@ func (g *registry) keysOf(node string) []string {
 	}
 	return out
 }
+
+// isDead reports whether node's heartbeat expired.
+func (g *registry) isDead(node string) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.dead[node]
+}
