@@ -28,31 +28,54 @@ func (n *Node) beat() {
 	}
 }
 
-// watchNodes follows the nodes bucket until the node stops: when a node's
-// heartbeat key expires or is deleted, the node is dead and its sessions
-// are purged.
+// watchNodes loads the live nodes and follows the nodes bucket until the
+// node stops: when a node's heartbeat key expires or is deleted, the node
+// is dead and its sessions are purged.
 func (n *Node) watchNodes(ctx context.Context) error {
-	w, err := n.nodes.WatchAll(n.ctx, jetstream.UpdatesOnly())
+	w, err := n.nodes.WatchAll(n.ctx)
 	if err != nil {
 		return fmt.Errorf("cluster: watching nodes: %w", err)
 	}
-	n.wg.Go(func() {
-		defer func() { _ = w.Stop() }()
-		for {
-			select {
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e != nil && e.Operation() != jetstream.KeyValuePut && e.Key() != n.id {
-					n.purge(e.Key())
-				}
-			case <-n.ctx.Done():
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil { // the end of the initial values
+				n.wg.Go(func() { n.followNodes(w) })
+				return nil
+			}
+			n.applyNode(e)
+		case <-ctx.Done():
+			_ = w.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+func (n *Node) followNodes(w jetstream.KeyWatcher) {
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
 				return
 			}
+			if e != nil {
+				n.applyNode(e)
+			}
+		case <-n.ctx.Done():
+			return
 		}
-	})
-	return nil
+	}
+}
+
+func (n *Node) applyNode(e jetstream.KeyValueEntry) {
+	if e.Operation() == jetstream.KeyValuePut {
+		n.reg.alive(e.Key())
+		return
+	}
+	if e.Key() != n.id {
+		n.purge(e.Key())
+	}
 }
 
 // purge drops a dead node's sessions from this node's copy at once, then

@@ -18,8 +18,9 @@ type registry struct {
 	mu      sync.RWMutex
 	users   map[string]*userSessions // bare JID → sessions in binding order
 	applied uint64                   // the last bucket revision applied
-	changed chan struct{}            // closed and replaced when applied grows
+	changed chan struct{}            // closed and replaced when applied or live changes
 	dead    map[string]bool          // nodes whose heartbeat expired
+	live    []string                 // nodes with a heartbeat, sorted
 }
 
 // userSessions holds one user's sessions: res is what Resources copies, and
@@ -174,6 +175,11 @@ func (g *registry) purgeNode(node string) []sessionMeta {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.dead[node] = true
+	if i, ok := slices.BinarySearch(g.live, node); ok {
+		g.live = slices.Delete(slices.Clone(g.live), i, i+1)
+		close(g.changed)
+		g.changed = make(chan struct{})
+	}
 	var gone []sessionMeta
 	for bare, u := range g.users {
 		for i := len(u.res) - 1; i >= 0; i-- {
@@ -223,4 +229,25 @@ func (g *registry) isDead(node string) bool {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return g.dead[node]
+}
+
+// alive records a heartbeat of node.
+func (g *registry) alive(node string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.dead[node] {
+		return
+	}
+	if i, ok := slices.BinarySearch(g.live, node); !ok {
+		g.live = slices.Insert(slices.Clone(g.live), i, node)
+		close(g.changed)
+		g.changed = make(chan struct{})
+	}
+}
+
+// liveNodes returns the live nodes, sorted; the caller must not change it.
+func (g *registry) liveNodes() []string {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.live
 }
