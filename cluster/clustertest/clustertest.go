@@ -19,6 +19,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/kit"
 )
 
 // Member is one node of the cluster under test.
@@ -58,9 +59,14 @@ type Cluster struct {
 // Each subtest logs the time it saw a dead member's sessions purged in.
 func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 	t.Helper()
+	run(kit.FromTesting(t), kit.Adapt(newCluster))
+}
+
+func run(t kit.T, newCluster func(t kit.T) Cluster) {
+	t.Helper()
 	for _, tc := range []struct {
 		name string
-		f    func(t *testing.T, c Cluster)
+		f    func(t kit.T, c Cluster)
 	}{
 		{"VisibleOnOthers", testVisible},
 		{"OfflineOnOthers", testOffline},
@@ -68,7 +74,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"PurgeAfterDeath", testPurge},
 		{"ReboundElsewhereSurvivesPurge", testRebound},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.name, func(t kit.T) {
 			c := newCluster(t)
 			if len(c.Members) < 3 || c.Kill == nil || c.Visible <= 0 || c.Purge <= 0 {
 				t.Fatalf("clustertest: the cluster needs three members or more, Kill, Visible and Purge")
@@ -101,7 +107,7 @@ var (
 	hag01       = hag01Laptop.Bare()
 )
 
-func online(t *testing.T, m Member, sessions ...jid.JID) {
+func online(t kit.T, m Member, sessions ...jid.JID) {
 	t.Helper()
 	for _, s := range sessions {
 		if err := m.Online(s); err != nil {
@@ -112,7 +118,7 @@ func online(t *testing.T, m Member, sessions ...jid.JID) {
 
 // listing describes what a member lists for user: full JIDs in order, each
 // with its MIX flag.
-func listing(t *testing.T, m Member, user jid.JID) []string {
+func listing(t kit.T, m Member, user jid.JID) []string {
 	t.Helper()
 	rs, err := m.Sessions.Resources(t.Context(), user)
 	if err != nil {
@@ -135,7 +141,7 @@ func want(sessions ...jid.JID) []string {
 
 // converge waits until every member in members lists exactly what match
 // accepts for user, within bound, and returns how long that took.
-func converge(t *testing.T, members []Member, user jid.JID, bound time.Duration, what string, match func([]string) bool) time.Duration {
+func converge(t kit.T, members []Member, user jid.JID, bound time.Duration, what string, match func([]string) bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	tick := time.NewTicker(time.Millisecond)
@@ -167,7 +173,7 @@ func sameSet(want []string) func([]string) bool {
 	}
 }
 
-func testVisible(t *testing.T, c Cluster) {
+func testVisible(t kit.T, c Cluster) {
 	online(t, c.Members[0], hag66Laptop, hag01Laptop)
 	online(t, c.Members[1], hag66Phone)
 	online(t, c.Members[2], hag66Other)
@@ -178,7 +184,7 @@ func testVisible(t *testing.T, c Cluster) {
 	converge(t, c.Members, hag66, c.Visible, "the order of a user's sessions on every member", func(got []string) bool { return slices.Equal(got, first) })
 }
 
-func testOffline(t *testing.T, c Cluster) {
+func testOffline(t kit.T, c Cluster) {
 	online(t, c.Members[0], hag66Laptop)
 	online(t, c.Members[1], hag66Phone)
 	converge(t, c.Members, hag66, c.Visible, "sessions bound on two members", sameSet(want(hag66Laptop, hag66Phone)))
@@ -190,7 +196,7 @@ func testOffline(t *testing.T, c Cluster) {
 	converge(t, c.Members, hag66, c.Visible, "after the session bound again on another member", sameSet(want(hag66Laptop, hag66Phone)))
 }
 
-func testFlags(t *testing.T, c Cluster) {
+func testFlags(t kit.T, c Cluster) {
 	online(t, c.Members[0], hag66Laptop, hag66Phone)
 	if err := c.Members[0].Flags.SetMIXCapable(t.Context(), hag66Laptop, true); err != nil {
 		t.Fatalf("SetMIXCapable(%s): %v", hag66Laptop, err)
@@ -199,7 +205,7 @@ func testFlags(t *testing.T, c Cluster) {
 		sameSet([]string{hag66Laptop.String() + " mix=true", hag66Phone.String() + " mix=false"}))
 }
 
-func testPurge(t *testing.T, c Cluster) {
+func testPurge(t kit.T, c Cluster) {
 	online(t, c.Members[0], hag66Laptop, hag01Laptop)
 	online(t, c.Members[1], hag66Phone)
 	converge(t, c.Members, hag66, c.Visible, "sessions before the kill", sameSet(want(hag66Laptop, hag66Phone)))
@@ -209,7 +215,9 @@ func testPurge(t *testing.T, c Cluster) {
 	survivors := c.Members[1:]
 	converge(t, survivors, hag66, c.Purge, "the dead member's sessions purged", sameSet(want(hag66Phone)))
 	converge(t, survivors, hag01, c.Purge-time.Since(start), "the dead member's sessions purged", sameSet(nil))
-	t.Logf("a dead member's sessions purged from the others %v after the kill", time.Since(start).Round(time.Millisecond))
+	if l, ok := t.(interface{ Logf(string, ...any) }); ok {
+		l.Logf("a dead member's sessions purged from the others %v after the kill", time.Since(start).Round(time.Millisecond))
+	}
 	// The survivors keep serving.
 	online(t, c.Members[2], hag66Other)
 	converge(t, survivors, hag66, c.Visible, "a session bound on a survivor after the kill", sameSet(want(hag66Phone, hag66Other)))
@@ -217,7 +225,7 @@ func testPurge(t *testing.T, c Cluster) {
 
 // testRebound binds a dead member's session again on a survivor before the
 // purge (the client reconnected elsewhere): the purge must not take it.
-func testRebound(t *testing.T, c Cluster) {
+func testRebound(t kit.T, c Cluster) {
 	online(t, c.Members[0], hag66Laptop, hag66Phone)
 	converge(t, c.Members, hag66, c.Visible, "sessions before the kill", sameSet(want(hag66Laptop, hag66Phone)))
 	c.Kill(0)
