@@ -94,3 +94,13 @@ func TestCluster(t *testing.T) {
 }
 
 func (n testNode) applied() <-chan struct{} { return cluster.Applied(n.Node) }
+
+// waitTimeout bounds every wait for an event in these tests.
+const waitTimeout = 10 * time.Second
+
+// waitLimit returns a channel closed waitTimeout from now, or when t ends.
+func waitLimit(t *testing.T) <-chan struct{} {
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	t.Cleanup(cancel)
+	return ctx.Done()
+}

@@ -17,6 +17,9 @@ func (n *Node) beat() {
 	for {
 		select {
 		case <-t.C:
+			if n.isEvicted() {
+				return // the others ignore this node's beats now
+			}
 			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.HeartbeatTTL/3)
 			if _, err := n.nodes.PutString(ctx, n.id, n.cfg.Name); err != nil && n.ctx.Err() == nil {
 				n.log.Warn("cluster: heartbeat failed", "node", n.id, "err", err)
@@ -75,8 +78,25 @@ func (n *Node) applyNode(e jetstream.KeyValueEntry) {
 	}
 	if e.Key() != n.id {
 		n.purge(e.Key())
+		return
 	}
+	// This node's own heartbeat expired or was deleted: it was cut off for
+	// longer than the TTL, and the others have purged its sessions and
+	// will ignore its writes. Say so once; the host drops its clients.
+	n.evictOnce.Do(func() {
+		n.log.Error("cluster: this node was declared dead by the cluster", "node", n.id)
+		close(n.evicted)
+	})
 }
+
+// Evicted returns a channel closed when this node sees its own heartbeat
+// expire: it was cut off from NATS for longer than Config.HeartbeatTTL
+// (or another node deleted its key), the other nodes have purged its
+// sessions and ignore its writes, and stanzas are no longer routed to it.
+// The host should end this node's client sessions, so that their clients
+// reconnect (to a node that is alive), and start a new Node. Close does
+// not close the channel.
+func (n *Node) Evicted() <-chan struct{} { return n.evicted }
 
 // purge drops a dead node's sessions from this node's copy at once, then
 // deletes them from the bucket. Every surviving node does so; a deletion
@@ -118,5 +138,14 @@ func (n *Node) sweep(ctx context.Context) {
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 			n.purge(node)
 		}
+	}
+}
+
+func (n *Node) isEvicted() bool {
+	select {
+	case <-n.evicted:
+		return true
+	default:
+		return false
 	}
 }

@@ -60,11 +60,13 @@ type Node struct {
 	reg   *registry
 	// exchange matches answers to the IQs this node sends (tagged ids,
 	// see exchange.go).
-	exchange *host.Exchange
-	subs     []*nats.Subscription
-	ctx      context.Context // the node's lifetime
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	exchange  *host.Exchange
+	subs      []*nats.Subscription
+	evicted   chan struct{} // closed when the cluster declared this node dead
+	evictOnce sync.Once
+	ctx       context.Context // the node's lifetime
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // Start joins the cluster: it creates the shared buckets if they do not
@@ -96,6 +98,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		cfg: cfg,
 		log: cfg.Logger,
 		nc:  cfg.Conn,
+
+		evicted: make(chan struct{}),
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)

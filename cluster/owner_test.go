@@ -7,12 +7,16 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
+
+	"github.com/mixpam/mixpam/cluster"
+	"github.com/mixpam/mixpam/host"
 )
 
 // waitLive waits until node sees exactly want (node IDs) alive.
 func waitLive(t *testing.T, n testNode, want []string) {
 	t.Helper()
 	want = slices.Sorted(slices.Values(want))
+	limit := waitLimit(t)
 	for {
 		changed := n.applied()
 		if slices.Equal(want, n.LiveNodes()) {
@@ -20,7 +24,7 @@ func waitLive(t *testing.T, n testNode, want []string) {
 		}
 		select {
 		case <-changed:
-		case <-t.Context().Done():
+		case <-limit:
 			t.Fatalf("node %s sees %v alive, want %v", n.ID(), n.LiveNodes(), want)
 		}
 	}
@@ -65,4 +69,28 @@ func TestOwner(t *testing.T) {
 			require.Equal(t, before[i], after, "a live node's user kept its owner when another node died")
 		}
 	}
+}
+
+// TestEvicted: a node whose heartbeat key goes (as after being cut off
+// from NATS for longer than the TTL) learns that it is dead to the others,
+// and the others purge its sessions.
+func TestEvicted(t *testing.T) {
+	nodes := startNodes(t, 2)
+	require.NoError(t, nodes[0].Add(t.Context(), host.Resource{JID: hag66Laptop}))
+	waitListed(t, nodes[1], hag66Laptop)
+	select {
+	case <-nodes[0].Evicted():
+		t.Fatal("a live node evicted")
+	default:
+	}
+	require.NoError(t, cluster.DeleteHeartbeat(t.Context(), nodes[1].Node, nodes[0].ID()))
+	select {
+	case <-nodes[0].Evicted():
+	case <-waitLimit(t):
+		t.Fatal("the node never learned that its heartbeat went")
+	}
+	waitLive(t, nodes[1], []string{nodes[1].ID()})
+	rs, err := nodes[1].Resources(t.Context(), hag66Laptop.Bare())
+	require.NoError(t, err)
+	require.Empty(t, rs, "the evicted node's sessions on the other node")
 }

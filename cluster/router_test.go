@@ -37,6 +37,7 @@ func routerCluster(t *testing.T) []testNode {
 // waitListed waits until node lists session, which its watch delivers.
 func waitListed(t *testing.T, n testNode, session jid.JID) {
 	t.Helper()
+	limit := waitLimit(t)
 	for {
 		changed := n.applied() // before reading, so that no change is missed
 		rs, err := n.Resources(t.Context(), session.Bare())
@@ -48,7 +49,7 @@ func waitListed(t *testing.T, n testNode, session jid.JID) {
 		}
 		select {
 		case <-changed:
-		case <-t.Context().Done():
+		case <-limit:
 			t.Fatalf("node %s never listed %s", n.ID(), session)
 		}
 	}
