@@ -157,7 +157,7 @@ func archived(t *testing.T, c *testclient.Client) map[string]string {
 		c.Send(t, `<iq type="set" id="`+qid+`"><query xmlns="urn:xmpp:mam:2" queryid="`+qid+`">`+set+`</set></query></iq>`)
 		fin := c.Expect(t, "MAM fin", testclient.ByID(qid))
 		require.Equal(t, "result", fin.Type, string(fin.Raw))
-		results := c.Take(testclient.Contains(packet.Message, `queryid="`+qid+`"`))
+		results := c.TakeAll(testclient.Contains(packet.Message, `queryid="`+qid+`"`))
 		for _, r := range results {
 			id := regexp.MustCompile(`<result xmlns="urn:xmpp:mam:2" queryid="[^"]*" id="([^"]+)"`).FindSubmatch(r.Raw)
 			require.NotNil(t, id, "result without an id: %s", r.Raw)
@@ -247,7 +247,7 @@ func TestCrashKeepsAcknowledgedMessages(t *testing.T) {
 	p = startProcess(t, dsn)
 	for _, c := range []*testclient.Client{alice, bob} {
 		_ = c.Ended(t)
-		msgs := c.Take(testclient.Contains(packet.Message, "<body>flood "))
+		msgs := c.TakeAll(testclient.Contains(packet.Message, "<body>flood "))
 		if c == alice {
 			msgs = append(msgs, last)
 		}

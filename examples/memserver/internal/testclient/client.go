@@ -379,25 +379,6 @@ func (c *Client) ExpectNone(t testing.TB, what string, match func(packet.Packet)
 	}
 }
 
-// Take takes out of the inbox, in order, every stanza received so far that
-// match accepts. Use it after a later stanza proves the earlier ones came.
-func (c *Client) Take(match func(packet.Packet) bool) []packet.Packet {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var taken []packet.Packet
-	kept := c.inbox[:0]
-	for _, p := range c.inbox {
-		if match(p) {
-			taken = append(taken, p)
-		} else {
-			kept = append(kept, p)
-		}
-	}
-	clear(c.inbox[len(kept):])
-	c.inbox = kept
-	return taken
-}
-
 // Ping sends an XEP-0199 ping to the server and waits for the answer. The
 // server handles each client's stanzas in order and routes synchronously
 // into send queues, so: after a.Ping, everything a's earlier stanzas caused
