@@ -9,9 +9,11 @@ import (
 	"sync"
 	"time"
 
+	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/ns"
 )
 
 // Defaults for the zero values of JoinConfig.
@@ -203,6 +205,13 @@ func NewJoinHandler(c JoinConfig) (*JoinHandler, error) {
 // and later failures are reported to the client, not here.
 func (h *JoinHandler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
 	return h.serve(ctx, iq, payload, host.RouteReplies(h.router))
+}
+
+// ForFeatures implements mellium's info.FeatureIter with the feature the
+// handler gives the user's bare JID: urn:xmpp:mix:pam:2 (XEP-0405 §2.4).
+// The node is ignored.
+func (h *JoinHandler) ForFeatures(_ string, fn func(info.Feature) error) error {
+	return fn(info.Feature{Var: ns.PAM})
 }
 
 // ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
