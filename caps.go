@@ -9,8 +9,8 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/disco"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // capsState is what the Dispatcher knows of one session's caps (XEP-0115)

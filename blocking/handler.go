@@ -14,8 +14,8 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // DefaultTimeout bounds the work of one blocking command when no

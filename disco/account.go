@@ -13,8 +13,8 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Authorizer decides who, besides the account's owner, may discover an

@@ -3,8 +3,8 @@ package host
 import (
 	"encoding/xml"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // AppendStanza reads the tokens of one stanza from r (what Router.Route is

@@ -18,7 +18,7 @@ import (
 	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 	"github.com/mixpam/mixpam/roster"
 )
 

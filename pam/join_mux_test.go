@@ -12,8 +12,8 @@ import (
 	"mellium.im/xmpp/mux"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // serveMux runs one IQ through a mellium ServeMux built with Handle for

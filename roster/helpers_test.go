@@ -14,7 +14,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 	"github.com/mixpam/mixpam/roster"
 )
 

@@ -9,7 +9,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Handle returns an option that registers h on a mellium mux.ServeMux for
