@@ -211,7 +211,7 @@ func (b *fanOutBlockFilter) Blocked(_ context.Context, user jid.JID, peer blocki
 	return b.blocked[peer.JID.String()], b.err
 }
 
-// fanOutRosterFunc is a RosterReader.
+// fanOutRosterFunc is a roster.ItemLookup.
 type fanOutRosterFunc func(ctx context.Context, user, contact jid.JID) (roster.Item, error)
 
 func (f fanOutRosterFunc) Item(ctx context.Context, user, contact jid.JID) (roster.Item, error) {
