@@ -97,14 +97,7 @@ func (r *Router) Route(ctx context.Context, to jid.JID, st xml.TokenReader) erro
 }
 
 // RouteRaw implements host.RawRouter. raw is copied before RouteRaw returns.
-// A stanza for a bound session (the fan-out's copies, answers, pushes) is
-// queued for its socket as it is, with one copy and no parse: mixpam's
-// handlers have applied the blocklist to what they route (XEP-0405 §2.12).
-// Anything else is parsed and routed as Send does.
 func (r *Router) RouteRaw(ctx context.Context, to jid.JID, raw []byte) error {
-	if to.Resourcepart() != "" && r.SendToSession(to, append([]byte(nil), raw...)) {
-		return nil
-	}
 	p, err := packet.Parse(append([]byte(nil), raw...))
 	if err != nil {
 		return err

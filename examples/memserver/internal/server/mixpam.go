@@ -41,12 +41,13 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	// delivery (blockedInbound, blockedOutbound), the fan-out and the
 	// presence handler, which sends presence to channels itself.
 	m.filter = blocking.NewFilter(blocking.StoreChecker(s.blocks))
-	m.roster = roster.NewHandler(s.rosters, s.sessions, s.router, roster.OnRemove(s.contactRemoved), roster.WithLogger(s.log), roster.WithLimits(s.cfg.Roster))
-	m.presence = presence.New(s.sessions, presenceRouter{s.router}, s.rosters, presence.Blocking(m.filter), presence.Logger(s.log))
+	r := mixpamRouter{s.router}
+	m.roster = roster.NewHandler(s.rosters, s.sessions, r, roster.OnRemove(s.contactRemoved), roster.WithLogger(s.log), roster.WithLimits(s.cfg.Roster))
+	m.presence = presence.New(s.sessions, r, s.rosters, presence.Blocking(m.filter), presence.Logger(s.log))
 	m.join, err = pam.NewJoinHandler(pam.JoinConfig{
 		Exchanger: s.router.Exchange(),
 		Roster:    m.roster,
-		Router:    s.router,
+		Router:    r,
 		// After a join, the clients already online send their presence
 		// to the channel, and the channel is asked again for its own,
 		// which may have arrived before the roster held it (XEP-0405
@@ -59,7 +60,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	}
 	m.fanOut, err = pam.NewFanOut(pam.FanOutConfig{
 		Sessions: s.sessions,
-		Router:   s.router,
+		Router:   r,
 		Roster:   s.rosters,
 		Archive:  s.archive,
 		Block:    m.filter,
@@ -70,9 +71,9 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	}
 	// Presence follows the blocklist (XEP-0191 §3.3, §3.4): channel
 	// presence through the presence handler, contacts' here.
-	m.block = blocking.NewHandler(s.blocks, s.sessions, s.router, blocking.WithLogger(s.log), blocking.WithLimits(s.cfg.Blocking),
+	m.block = blocking.NewHandler(s.blocks, s.sessions, r, blocking.WithLogger(s.log), blocking.WithLimits(s.cfg.Blocking),
 		blocking.WithPresence(blocking.PresenceUpdaters{m.presence, contactPresence{s: s, filter: m.filter}}))
-	m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: s.archive, Router: s.router, Logger: s.log})
+	m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: s.archive, Router: r, Logger: s.log})
 	if err != nil {
 		return m, err
 	}
@@ -85,7 +86,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	// routing (they may be for the server's domain); caps are resolved
 	// here (clientCaps), per session.
 	m.dispatch, err = mixpam.NewDispatcher(mixpam.Config{
-		Router: s.router,
+		Router: r,
 		IQ: []mixpam.IQ{
 			{Handler: m.roster, Routes: roster.IQRoutes()},
 			{Handler: m.join, Routes: pam.IQRoutes()},
