@@ -154,8 +154,14 @@ func NewMAMHandler(c MAMConfig) (*MAMHandler, error) {
 // failure to deliver; failures of the store are answered to the client
 // (internal-server-error) and logged.
 func (h *MAMHandler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
+	return h.ServeIQ(ctx, iq, payload, host.RouteReplies(h.router))
+}
+
+// ServeIQ implements host.IQHandler: HandleIQ with the result messages and
+// the answer delivered through reply.
+func (h *MAMHandler) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
 	return h.serve(ctx, iq, payload, func(ctx context.Context, raw []byte) error {
-		return host.RouteBytes(ctx, h.router, iq.From, raw)
+		return reply(ctx, iq.From, raw)
 	})
 }
 

@@ -12,9 +12,9 @@ import (
 	"mellium.im/xmpp/paging"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // mamAnswer renders and routes the answers to one MAM IQ. Every stanza is

@@ -12,7 +12,7 @@ import (
 	"mellium.im/xmpp/mux"
 
 	"github.com/mixpam/mixpam/host/hosttest"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // mamTokenRecorder is the write side of a mux handler's stream.

@@ -14,6 +14,8 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // DefaultTimeout bounds the work of one blocking command when no
@@ -146,6 +148,23 @@ func NewHandler(store Store, sessions host.Sessions, router host.Router, opts ..
 // the Router's failure to deliver the answer.
 func (h *Handler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
 	return h.serve(ctx, iq, payload, h.router.Route)
+}
+
+// ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
+// through reply.
+func (h *Handler) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
+	return h.serve(ctx, iq, payload, rawReply(reply))
+}
+
+// rawReply serialises an answer for reply.
+func rawReply(reply host.ReplyFunc) replyFunc {
+	return func(ctx context.Context, to jid.JID, answer xml.TokenReader) error {
+		raw, err := xmlenc.Marshal(answer, ns.Client)
+		if err != nil {
+			return err
+		}
+		return reply(ctx, to, raw)
+	}
 }
 
 // replyFunc delivers the answer to a command: through the Router for

@@ -10,13 +10,6 @@ import (
 	"github.com/mixpam/mixpam/roster"
 )
 
-// RosterReader is the part of roster.Store that Known needs.
-type RosterReader interface {
-	// Item returns user's item for the bare JID contact, or
-	// roster.ErrNotFound.
-	Item(ctx context.Context, user, contact jid.JID) (roster.Item, error)
-}
-
 // Known reports whether peer counts as a known contact of user for
 // roster-based policies ("only contacts may message me") because it belongs
 // to a MIX channel the user joined: peer is the channel itself, a channel
@@ -28,7 +21,7 @@ type RosterReader interface {
 // Hosts call Known from their own policy code, after their own roster
 // lookup: it answers false for ordinary contacts, which the host's policy
 // already knows.
-func Known(ctx context.Context, r RosterReader, user, peer jid.JID) (bool, error) {
+func Known(ctx context.Context, r roster.ItemLookup, user, peer jid.JID) (bool, error) {
 	item, err := r.Item(ctx, user.Bare(), mixjid.Channel(peer))
 	switch {
 	case errors.Is(err, roster.ErrNotFound):

@@ -13,7 +13,7 @@ import (
 	"mellium.im/xmpp/mux"
 
 	"github.com/mixpam/mixpam/blocking"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // serveMux hands one IQ to m as a mellium session would and returns what

@@ -9,8 +9,8 @@ import (
 	"mellium.im/xmlstream"
 
 	"github.com/mixpam/mixpam/blocking"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // blockedError runs BlockedError on the stanza in raw, with its payload

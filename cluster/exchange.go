@@ -13,9 +13,9 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/internal/xmltree"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Answers across nodes.

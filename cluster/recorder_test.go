@@ -8,8 +8,8 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // deliveries is a node's local router in these tests: it records what it

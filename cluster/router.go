@@ -9,8 +9,8 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // toHeader carries the recipient of a stanza published to another node.

@@ -13,6 +13,8 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Authorizer decides who, besides the account's owner, may discover an
@@ -163,6 +165,18 @@ func appendUnique(dst []string, vs ...string) []string {
 // answer could not be delivered.
 func (a *Account) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
 	return a.serve(ctx, iq, payload, a.router.Route)
+}
+
+// ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
+// through reply. It returns ErrNotHandled as HandleIQ does.
+func (a *Account) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
+	return a.serve(ctx, iq, payload, func(ctx context.Context, to jid.JID, answer xml.TokenReader) error {
+		raw, err := xmlenc.Marshal(answer, ns.Client)
+		if err != nil {
+			return err
+		}
+		return reply(ctx, to, raw)
+	})
 }
 
 // replyFunc delivers an answer to the requester: through the Router for

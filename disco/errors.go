@@ -20,7 +20,7 @@ const (
 	// request addressed to an account's bare JID: a response, or a request to
 	// a full JID or a domain. Nothing was read or sent: the host routes such
 	// IQs elsewhere.
-	ErrNotHandled = constError("disco: IQ is not a request to an account's bare JID")
+	ErrNotHandled = host.ErrNotHandled
 
 	// ErrNoQuery is returned by ParseInfo when the first element is not a
 	// disco#info <query/>.

@@ -16,7 +16,7 @@ import (
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/host/hosttest"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 func ExampleFeatures() {

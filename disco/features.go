@@ -3,7 +3,7 @@ package disco
 import (
 	"mellium.im/xmpp/disco/info"
 
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Features are the service discovery features mixpam gives an account's bare

@@ -15,7 +15,7 @@ import (
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/host/hosttest"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // The seed corpora in testdata/fuzz hold the XEP-0115, XEP-0030, XEP-0369 and

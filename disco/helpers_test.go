@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmlstream"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // tokensOf decodes XML text into tokens, as a host's stream decoder would.

@@ -7,7 +7,7 @@ import (
 
 	"mellium.im/xmpp/disco/info"
 
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Info is a disco#info result (XEP-0030 §3.1): what an entity says it is and

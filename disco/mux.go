@@ -3,12 +3,13 @@ package disco
 import (
 	"context"
 	"encoding/xml"
-	"errors"
 
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/mux"
 	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/host"
 )
 
 // Handle returns an option that makes a mellium mux.ServeMux answer
@@ -33,35 +34,40 @@ import (
 // on one mux, so a host that also wants mellium's disco.Handle for its domain
 // passes it in next (see the example).
 //
+// The account's requests go through the generic adapter host.Mux.
 // mellium's mux gives handlers no context: every request handled through this
 // option runs under ctx (typically the session's).
 func Handle(ctx context.Context, a *Account, session jid.JID, next mux.IQHandler) mux.Option {
+	account := host.MuxHandler(ctx, a, session)
 	h := mux.IQHandlerFunc(func(iq stanza.IQ, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+		stamped := iq
 		if !session.Equal(jid.JID{}) {
-			iq.From = session
+			stamped.From = session
 		}
-		payload := xmlstream.MultiReader(xmlstream.Token(start.Copy()), t)
-		err := a.serve(ctx, iq, payload, func(_ context.Context, _ jid.JID, answer xml.TokenReader) error {
-			_, err := xmlstream.Copy(t, answer)
-			return err
-		})
-		switch {
-		case !errors.Is(err, ErrNotHandled):
-			return err
-		case next != nil:
-			return next.HandleIQ(iq, t, start)
+		if _, ok := target(stamped); ok {
+			return account.HandleIQ(iq, t, start)
 		}
-		req := stanza.IQ{ID: iq.ID, From: iq.From, To: iq.To}
-		_, err = xmlstream.Copy(t, req.Error(stanza.Error{
+		if next != nil {
+			return next.HandleIQ(stamped, t, start)
+		}
+		req := stanza.IQ{ID: iq.ID, From: stamped.From, To: iq.To}
+		_, err := xmlstream.Copy(t, req.Error(stanza.Error{
 			Type:      stanza.Cancel,
 			Condition: stanza.ServiceUnavailable,
 			Text:      map[string]string{"": "no service discovery for this address here"},
 		}))
 		return err
 	})
-	name := xml.Name{Space: nsInfo, Local: "query"}
 	return func(m *mux.ServeMux) {
-		mux.IQ(stanza.GetIQ, name, h)(m)
-		mux.IQ(stanza.SetIQ, name, h)(m)
+		for _, r := range IQRoutes() {
+			mux.IQ(r.Type, r.Name, h)(m)
+		}
 	}
+}
+
+// IQRoutes are the IQs an Account serves: disco#info requests (type get,
+// and set to refuse them).
+func IQRoutes() []host.IQRoute {
+	name := xml.Name{Space: nsInfo, Local: "query"}
+	return []host.IQRoute{{Type: stanza.GetIQ, Name: name}, {Type: stanza.SetIQ, Name: name}}
 }

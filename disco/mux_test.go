@@ -13,7 +13,7 @@ import (
 
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // serve hands one stanza to m as a mellium session would and returns what m

@@ -16,7 +16,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Defaults for ResolverConfig.

@@ -10,8 +10,8 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Response is the answer to an IQ sent through an Exchanger.

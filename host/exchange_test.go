@@ -17,8 +17,8 @@ import (
 
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/host/hosttest"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // JIDs and payloads from XEP-0405 §2.7 (Listings 5 and 6).

@@ -16,19 +16,10 @@ import (
 	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/splice"
+	"github.com/mixpam/mixpam/ns"
 	"github.com/mixpam/mixpam/roster"
 )
-
-// RosterReader looks up one item of a user's roster; roster.Store satisfies
-// it. The fan-out uses it to check that a sender is a channel the user has
-// joined.
-type RosterReader interface {
-	// Item returns user's item for the bare JID contact, or an error
-	// matching roster.ErrNotFound when there is none.
-	Item(ctx context.Context, user, contact jid.JID) (roster.Item, error)
-}
 
 // ArchiveAppender adds a record to a user's archive; archive.Store
 // satisfies it.
@@ -63,7 +54,7 @@ type FanOutConfig struct {
 	Router host.Router
 	// Roster tells whether the sender is a channel the user has joined: an
 	// item for the sender's bare JID with Channel set.
-	Roster RosterReader
+	Roster roster.ItemLookup
 	// Archive is the user's message archive (XEP-0405 §1, §2.11). It must
 	// not keep a record's Stanza after Append returns.
 	Archive ArchiveAppender
@@ -113,7 +104,7 @@ type FanOutConfig struct {
 type FanOut struct {
 	sessions host.Sessions
 	router   host.Router
-	roster   RosterReader
+	roster   roster.ItemLookup
 	archive  ArchiveAppender
 	block    BlockFilter
 	realJID  bool // block wants the participant's real JID

@@ -7,7 +7,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // needsRealJID reports whether b wants the participant's real JID, which

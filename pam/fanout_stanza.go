@@ -9,7 +9,7 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
 
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // fanOutStanza yields the groupchat message as the fan-out delivers it: the

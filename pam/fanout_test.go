@@ -19,7 +19,7 @@ import (
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/host/hosttest"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -212,7 +212,7 @@ func (b *fanOutBlockFilter) Blocked(_ context.Context, user jid.JID, peer blocki
 	return b.blocked[peer.JID.String()], b.err
 }
 
-// fanOutRosterFunc is a RosterReader.
+// fanOutRosterFunc is a roster.ItemLookup.
 type fanOutRosterFunc func(ctx context.Context, user, contact jid.JID) (roster.Item, error)
 
 func (f fanOutRosterFunc) Item(ctx context.Context, user, contact jid.JID) (roster.Item, error) {

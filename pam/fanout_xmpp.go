@@ -8,7 +8,7 @@ import (
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Handler returns an xmpp.Handler that wraps next, the handler of a mellium

@@ -9,10 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Defaults for the zero values of JoinConfig.
@@ -133,7 +134,7 @@ type joinLane struct {
 
 // joinReply delivers one answer to the client. HandleIQ routes it; the mux
 // adapter writes it to the session.
-type joinReply func(ctx context.Context, to jid.JID, raw []byte) error
+type joinReply = host.ReplyFunc
 
 // joinOp is one accepted request on its way.
 type joinOp struct {
@@ -203,11 +204,21 @@ func NewJoinHandler(c JoinConfig) (*JoinHandler, error) {
 // the Router's failure to deliver an immediate answer; the channel's answer
 // and later failures are reported to the client, not here.
 func (h *JoinHandler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
-	return h.serve(ctx, iq, payload, h.route)
+	return h.serve(ctx, iq, payload, host.RouteReplies(h.router))
 }
 
-func (h *JoinHandler) route(ctx context.Context, to jid.JID, raw []byte) error {
-	return host.RouteBytes(ctx, h.router, to, raw)
+// ForFeatures implements mellium's info.FeatureIter with the feature the
+// handler gives the user's bare JID: urn:xmpp:mix:pam:2 (XEP-0405 §2.4).
+// The node is ignored.
+func (h *JoinHandler) ForFeatures(_ string, fn func(info.Feature) error) error {
+	return fn(info.Feature{Var: ns.PAM})
+}
+
+// ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
+// through reply, which may be called after ServeIQ returned (when the
+// channel answers).
+func (h *JoinHandler) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
+	return h.serve(ctx, iq, payload, reply)
 }
 
 // serve validates the request, answers it at once if it is refused, and

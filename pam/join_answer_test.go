@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Channel answers from the XEPs: the payloads of XEP-0405 Listings 6 and

@@ -18,8 +18,8 @@ import (
 
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/host/hosttest"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 	"github.com/mixpam/mixpam/roster"
 )
 

@@ -12,8 +12,8 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // XEP-0405 Listings 4 and 8, as the client sends them (the line break in the

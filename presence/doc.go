@@ -58,7 +58,7 @@
 // # Wiring a host
 //
 // New takes the host's host.Sessions (which sessions are MIX capable,
-// XEP-0405 §2.1), host.Router and roster.Store. The host then calls:
+// XEP-0405 §2.1), host.Router and roster.Reader (roster.Store is one). The host then calls:
 //
 //   - Handler.Outbound with every presence broadcast of a local session
 //     (no to; available or unavailable), and leaves channel items out of its

@@ -24,7 +24,7 @@ import (
 type Handler struct {
 	sessions host.Sessions
 	router   host.Router
-	rosters  roster.Store
+	rosters  roster.Reader
 
 	block          BlockFilter
 	log            *slog.Logger
@@ -70,7 +70,7 @@ func (h *Handler) blockEpoch(user string) *atomic.Uint64 {
 // New returns a Handler that learns MIX capability from sessions, delivers
 // through router (its host.RawRouter fast path when it has one) and finds
 // the user's channels in rosters.
-func New(sessions host.Sessions, router host.Router, rosters roster.Store, opts ...Option) *Handler {
+func New(sessions host.Sessions, router host.Router, rosters roster.Reader, opts ...Option) *Handler {
 	h := &Handler{
 		sessions:       sessions,
 		router:         router,

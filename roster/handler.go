@@ -105,13 +105,17 @@ func NewHandler(store Store, sessions Sessions, router host.Router, opts ...Opti
 // when payload could not be read (a bad-request was answered), or when the
 // answer could not be delivered.
 func (h *Handler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
-	return h.serve(ctx, iq, payload, func(ctx context.Context, to jid.JID, raw []byte) error {
-		return host.RouteBytes(ctx, h.router, to, raw)
-	})
+	return h.serve(ctx, iq, payload, host.RouteReplies(h.router))
+}
+
+// ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
+// through reply. Pushes still go through the Handler's Router.
+func (h *Handler) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
+	return h.serve(ctx, iq, payload, reply)
 }
 
 // replyFunc delivers an answer rendered as host.RawRouter expects it.
-type replyFunc func(ctx context.Context, to jid.JID, raw []byte) error
+type replyFunc = host.ReplyFunc
 
 // errNoSender reports a request the host handed over without from.
 var errNoSender = fmt.Errorf("roster: the IQ has no from: %w", host.ErrNoSender)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/host/hosttest"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 	"github.com/mixpam/mixpam/roster"
 )
 

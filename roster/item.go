@@ -1,8 +1,8 @@
 package roster
 
 import (
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // AppendItem appends the jabber:iq:roster <item/> element for it, in the scope

@@ -10,7 +10,7 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/mux"
 
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 	"github.com/mixpam/mixpam/roster"
 )
 

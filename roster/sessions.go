@@ -19,10 +19,21 @@ type Sessions interface {
 	SetAnnotate(ctx context.Context, session jid.JID, annotate bool) error
 }
 
-// ItemLookup finds one item of a user's roster. Store implements it.
+// ItemLookup finds one item of a user's roster. Store implements it. It is
+// the one roster-reader interface of mixpam: the fan-out, the blocking
+// filter's known-contact rule and the Annotator take it.
 type ItemLookup interface {
-	// Item returns user's item for the bare JID contact, or ErrNotFound.
+	// Item returns user's item for the bare JID contact, or an error
+	// matching ErrNotFound when there is none.
 	Item(ctx context.Context, user, contact jid.JID) (Item, error)
+}
+
+// Reader reads a user's roster: the part of Store the presence handler
+// needs.
+type Reader interface {
+	ItemLookup
+	// Items returns user's roster and its version, as Store.Items does.
+	Items(ctx context.Context, user jid.JID) ([]Item, uint64, error)
 }
 
 // annotates reports whether session's Annotate flag is set. A session that

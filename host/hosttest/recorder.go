@@ -9,8 +9,8 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Delivery is one stanza handed to a Recorder.

@@ -18,8 +18,8 @@ import (
 
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/internal/kit"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmltree"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // RouterHarness is a router under test and the means to see what it

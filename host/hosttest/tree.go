@@ -3,8 +3,8 @@ package hosttest
 import (
 	"fmt"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmltree"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // stanzaTree parses raw, one stanza as it would be written into a client

@@ -25,3 +25,18 @@ func AppendIQStart(dst []byte, typ stanza.IQType, id string, from, to jid.JID) [
 	dst = xmlenc.AppendEscaped(dst, to.String(), true)
 	return append(dst, '"')
 }
+
+// AppendIQError appends the error answer to the request req: from req.To
+// (req.From's bare JID when req has no to, the account itself; RFC 6120
+// §10.3.3), to req.From, with req's id and the error se.
+func AppendIQError(dst []byte, req stanza.IQ, se stanza.Error) []byte {
+	from := req.To
+	if from.Equal(jid.JID{}) {
+		from = req.From.Bare()
+	}
+	dst = AppendIQStart(dst, stanza.ErrorIQ, req.ID, from, req.From)
+	dst = append(dst, '>')
+	// A stanza.Error renders to well-formed tokens: Append cannot fail.
+	dst, _ = xmlenc.Append(dst, se.TokenReader(), "jabber:client")
+	return append(dst, "</iq>"...)
+}

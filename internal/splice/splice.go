@@ -15,8 +15,8 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Stanza is a stanza rendered once, without a top-level to attribute.

@@ -9,8 +9,8 @@ import (
 
 	"mellium.im/xmlstream"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // mixMessage is a groupchat message as a channel sends it (XEP-0369 §7.1.6,

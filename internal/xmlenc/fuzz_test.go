@@ -14,9 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/internal/xmltree"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // FuzzAppend feeds arbitrary bytes through an xml.Decoder into Append. When

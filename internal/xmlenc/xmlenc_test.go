@@ -12,8 +12,8 @@ import (
 	"mellium.im/xmpp/paging"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // inStream decodes a stanza as a server reads it: inside a stream whose

@@ -5,7 +5,7 @@ import (
 
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // This file answers service discovery (XEP-0030) for the service and its

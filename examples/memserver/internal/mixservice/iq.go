@@ -6,12 +6,12 @@ import (
 
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // This file dispatches IQ requests to the functions that answer them.
 
-// Namespaces of the requests the service reads, beyond internal/ns.
+// Namespaces of the requests the service reads, beyond package ns.
 const (
 	nsDiscoInfo  = "http://jabber.org/protocol/disco#info"  // XEP-0030
 	nsDiscoItems = "http://jabber.org/protocol/disco#items" // XEP-0030

@@ -5,7 +5,7 @@ import (
 
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // This file serves the participants and info nodes (XEP-0369 §4.7.3,

@@ -8,8 +8,8 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // This file reads the untrusted stanzas handed to Deliver.

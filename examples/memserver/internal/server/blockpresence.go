@@ -132,16 +132,18 @@ func (c contactPresence) contactPresenceTo(ctx context.Context, ch blocking.Chan
 	}
 }
 
-// presenceRouter is the presence handler's router. Presence for a client
-// session bound here goes straight into its queue: the handler has applied
-// the user's blocklist itself (presence.Blocking), and the unavailable
-// presence it sends on a block (XEP-0191 §3.3) comes from the JID just
-// blocked, which the server's delivery (blockedInbound) would drop.
-// Everything else, presence to channels included, is routed as usual.
-type presenceRouter struct{ r *router.Router }
+// mixpamRouter is the router of mixpam's handlers. A stanza for a client
+// session bound here goes straight into its queue, with one copy and no
+// parse: the handlers have applied the user's blocklist themselves (the
+// fan-out once per message, presence.Blocking; XEP-0405 §2.12), their
+// answers and pushes come from the user's own bare JID, and the unavailable
+// presence the presence handler sends on a block (XEP-0191 §3.3) comes from
+// the JID just blocked, which the server's delivery (blockedInbound) would
+// drop. Everything else, stanzas to channels included, is routed as usual.
+type mixpamRouter struct{ r *router.Router }
 
 // Route implements host.Router.
-func (pr presenceRouter) Route(ctx context.Context, to jid.JID, st xml.TokenReader) error {
+func (pr mixpamRouter) Route(ctx context.Context, to jid.JID, st xml.TokenReader) error {
 	if to.Resourcepart() == "" {
 		return pr.r.Route(ctx, to, st)
 	}
@@ -158,7 +160,7 @@ func (pr presenceRouter) Route(ctx context.Context, to jid.JID, st xml.TokenRead
 
 // RouteRaw implements host.RawRouter. raw is copied before RouteRaw
 // returns.
-func (pr presenceRouter) RouteRaw(ctx context.Context, to jid.JID, raw []byte) error {
+func (pr mixpamRouter) RouteRaw(ctx context.Context, to jid.JID, raw []byte) error {
 	if to.Resourcepart() != "" && pr.r.SendToSession(to, slices.Clone(raw)) {
 		return nil
 	}

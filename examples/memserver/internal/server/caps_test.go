@@ -12,7 +12,7 @@ import (
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
 	"github.com/mixpam/mixpam/examples/memserver/internal/testclient"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // TestCapsChurnOneLookup: a client that changes its XEP-0115 caps with

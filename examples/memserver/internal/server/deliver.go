@@ -24,6 +24,9 @@ func (l localDomain) Deliver(ctx context.Context, p packet.Packet) error {
 		if p.Kind != packet.Presence {
 			s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "no such user")
 		}
+	case isGroupchatToAccount(p):
+		// The fan-out applies the blocklist itself, once per message.
+		s.toBareJID(ctx, p)
 	case s.blockedInbound(ctx, p):
 	case p.To.Resourcepart() != "":
 		s.toFullJID(ctx, p)
@@ -125,4 +128,10 @@ func (s *Server) toResources(ctx context.Context, user jid.JID, p packet.Packet,
 		}
 	}
 	return sent
+}
+
+// isGroupchatToAccount reports a groupchat message to a bare JID: the
+// fan-out's (XEP-0405 §2.2), which checks the blocklist itself.
+func isGroupchatToAccount(p packet.Packet) bool {
+	return p.Kind == packet.Message && p.Type == string(stanza.GroupChatMessage) && p.To.Resourcepart() == ""
 }

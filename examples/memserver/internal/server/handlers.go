@@ -47,7 +47,15 @@ func (s *Server) serverRequest(ctx context.Context, p packet.Packet) {
 
 // accountRequest serves an IQ get or set addressed to user's bare JID (or
 // without to, from one of user's resources).
+// The server's own (ping, legacy session) are served here, everything
+// else by mixpam's dispatcher.
 func (s *Server) accountRequest(ctx context.Context, p packet.Packet, user jid.JID) {
+	if name, ok := payloadName(p); ok {
+		if _, own := s.handlers.account[name]; !own {
+			s.mixpamRequest(ctx, p)
+			return
+		}
+	}
 	s.dispatchIQ(ctx, p, s.handlers.account, p.From.Bare().Equal(user))
 }
 

@@ -56,7 +56,7 @@ func TestAccountAdvertisesPAM(t *testing.T) {
 	alice.Send(t, `<iq type="get" id="d1" to="alice@localhost"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`)
 	res := alice.Expect(t, "disco#info result", testclient.ByID("d1"))
 	require.Equal(t, "result", res.Type)
-	for _, f := range []string{"urn:xmpp:mix:pam:2", "urn:xmpp:mix:pam:2#archive", "urn:xmpp:mam:2", "urn:xmpp:blocking"} {
+	for _, f := range []string{"urn:xmpp:mix:pam:2", "urn:xmpp:mix:pam:2#archive", "urn:xmpp:mam:2", "urn:xmpp:blocking", "urn:xmpp:sid:0"} {
 		require.Contains(t, raw(res), `var="`+f+`"`)
 	}
 	// Someone else does not see the account's features (XEP-0030 §8).

@@ -2,18 +2,17 @@ package server
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam"
 	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/pam"
 	"github.com/mixpam/mixpam/presence"
 	"github.com/mixpam/mixpam/roster"
@@ -28,9 +27,9 @@ type mixpamParts struct {
 	presence *presence.Handler   // presence to and from channels, XEP-0405 §2.9
 	block    *blocking.Handler   // XEP-0191 commands
 	filter   *blocking.Filter    // XEP-0191 made MIX-aware, XEP-0405 §2.12
-	account  *disco.Account      // disco#info on the account, XEP-0405 §2.4
 	resolver *disco.Resolver     // MIX capability of clients, XEP-0405 §2.1, XEP-0115
 	mam      *archive.MAMHandler // XEP-0313 queries of the archive, XEP-0405 §2.11
+	dispatch *mixpam.Dispatcher  // routes stanzas to all of the above
 }
 
 // newMixpam builds the mixpam handlers over the server's stores, sessions
@@ -42,12 +41,13 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	// delivery (blockedInbound, blockedOutbound), the fan-out and the
 	// presence handler, which sends presence to channels itself.
 	m.filter = blocking.NewFilter(blocking.StoreChecker(s.blocks))
-	m.roster = roster.NewHandler(s.rosters, s.sessions, s.router, roster.OnRemove(s.contactRemoved), roster.WithLogger(s.log), roster.WithLimits(s.cfg.Roster))
-	m.presence = presence.New(s.sessions, presenceRouter{s.router}, s.rosters, presence.Blocking(m.filter), presence.Logger(s.log))
+	r := mixpamRouter{s.router}
+	m.roster = roster.NewHandler(s.rosters, s.sessions, r, roster.OnRemove(s.contactRemoved), roster.WithLogger(s.log), roster.WithLimits(s.cfg.Roster))
+	m.presence = presence.New(s.sessions, r, s.rosters, presence.Blocking(m.filter), presence.Logger(s.log))
 	m.join, err = pam.NewJoinHandler(pam.JoinConfig{
 		Exchanger: s.router.Exchange(),
 		Roster:    m.roster,
-		Router:    s.router,
+		Router:    r,
 		// After a join, the clients already online send their presence
 		// to the channel, and the channel is asked again for its own,
 		// which may have arrived before the roster held it (XEP-0405
@@ -60,7 +60,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	}
 	m.fanOut, err = pam.NewFanOut(pam.FanOutConfig{
 		Sessions: s.sessions,
-		Router:   s.router,
+		Router:   r,
 		Roster:   s.rosters,
 		Archive:  s.archive,
 		Block:    m.filter,
@@ -71,45 +71,61 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	}
 	// Presence follows the blocklist (XEP-0191 §3.3, §3.4): channel
 	// presence through the presence handler, contacts' here.
-	m.block = blocking.NewHandler(s.blocks, s.sessions, s.router, blocking.WithLogger(s.log), blocking.WithLimits(s.cfg.Blocking),
+	m.block = blocking.NewHandler(s.blocks, s.sessions, r, blocking.WithLogger(s.log), blocking.WithLimits(s.cfg.Blocking),
 		blocking.WithPresence(blocking.PresenceUpdaters{m.presence, contactPresence{s: s, filter: m.filter}}))
-	m.account, err = disco.NewAccount(disco.AccountConfig{
-		Router:        s.router,
-		Features:      disco.Features{Archive: true},
-		OwnerFeatures: append([]string{blocking.NS}, archive.MAMFeatures()...),
-		Authorizer:    disco.AuthorizerFunc(s.mayDiscover),
-		Logger:        s.log,
-	})
-	if err != nil {
-		return m, err
-	}
-	m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: s.archive, Router: s.router, Logger: s.log})
+	m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: s.archive, Router: r, Logger: s.log})
 	if err != nil {
 		return m, err
 	}
 	m.resolver, err = disco.NewResolver(disco.ResolverConfig{Exchanger: s.router.Exchange(), Logger: s.log})
+	if err != nil {
+		return m, err
+	}
+	// The dispatcher answers disco#info on accounts with the features of
+	// its handlers. IQ answers go to the Exchange in the router, before
+	// routing (they may be for the server's domain); caps are resolved
+	// here (clientCaps), per session.
+	m.dispatch, err = mixpam.NewDispatcher(mixpam.Config{
+		Router: r,
+		IQ: []mixpam.IQ{
+			{Handler: m.roster, Routes: roster.IQRoutes()},
+			{Handler: m.join, Routes: pam.IQRoutes()},
+			{Handler: m.mam, Routes: archive.IQRoutes()},
+			{Handler: m.block, Routes: blocking.IQRoutes()},
+		},
+		Account:  disco.AccountConfig{Authorizer: disco.AuthorizerFunc(s.mayDiscover), Logger: s.log},
+		FanOut:   m.fanOut,
+		Presence: m.presence,
+		Logger:   s.log,
+	})
 	return m, err
 }
 
-// mixpamRoutes registers the mixpam IQ handlers for accounts' bare JIDs.
-// Every one routes its own answer through the server's router, and every
-// one checks itself that the request comes from the account's own resources
+// mixpamRequest hands an IQ request to an account's bare JID to the
+// dispatcher, which answers it through the router: every mixpam handler
+// checks itself that the request comes from the account's own resources
 // and answers forbidden otherwise (RFC 6120 §8.3.3.5; RFC 6121 §2.1.5,
-// XEP-0405 §2.6, XEP-0313 §4, XEP-0191): the routes are not owner-only, so
-// that the handler's forbidden reaches the requester instead of the
-// service-unavailable of an unserved payload.
-func (s *Server) mixpamRoutes(account map[xml.Name]iqRoute) {
-	m := s.mp
-	account[xml.Name{Space: ns.Roster, Local: "query"}] = iqRoute{fn: s.answered(m.roster.HandleIQ)}
-	account[xml.Name{Space: ns.PAM, Local: "client-join"}] = iqRoute{fn: s.answered(m.join.HandleIQ)}
-	account[xml.Name{Space: ns.PAM, Local: "client-leave"}] = iqRoute{fn: s.answered(m.join.HandleIQ)}
-	for _, local := range []string{"query", "metadata"} {
-		account[xml.Name{Space: archive.NSMAM, Local: local}] = iqRoute{fn: s.answered(m.mam.HandleIQ)}
+// XEP-0405 §2.6, XEP-0313 §4, XEP-0191), and a payload no handler serves
+// gets service-unavailable.
+func (s *Server) mixpamRequest(ctx context.Context, p packet.Packet) {
+	s.dispatch(ctx, p)
+}
+
+// dispatch hands p to mixpam's dispatcher and reports whether it was
+// mixpam's.
+func (s *Server) dispatch(ctx context.Context, p packet.Packet) bool {
+	start, payload, err := p.Decoder()
+	if err != nil {
+		return false
 	}
-	for _, local := range []string{"blocklist", "block", "unblock"} {
-		account[xml.Name{Space: blocking.NS, Local: local}] = iqRoute{fn: s.answered(m.block.HandleIQ)}
+	err = s.mp.dispatch.Dispatch(ctx, start, payload)
+	if errors.Is(err, host.ErrNotHandled) {
+		return false
 	}
-	account[xml.Name{Space: nsDiscoInfo, Local: "query"}] = iqRoute{fn: s.answered(m.account.HandleIQ)}
+	if err != nil {
+		s.log.Debug("mixpam dispatch", "from", p.From.String(), "to", p.To.String(), "err", err)
+	}
+	return true
 }
 
 // mayDiscover admits to an account's disco#info the contacts it shares its
@@ -126,37 +142,10 @@ func (s *Server) mayDiscover(ctx context.Context, account, requester jid.JID) (b
 	return !it.Channel && (it.Subscription == roster.From || it.Subscription == roster.Both), nil
 }
 
-// answered adapts a mixpam IQ handler (HandleIQ), which routes its own
-// answer through the server's router, so the adapter returns none. A
-// request the handler declines as not its own (disco.ErrNotHandled, not
-// expected for a request to a bare JID) is answered service-unavailable
-// here, so that every request gets an answer; any other error is a failure
-// of the host (the answer could not be routed) and is logged.
-func (s *Server) answered(handleIQ func(context.Context, stanza.IQ, xml.TokenReader) error) iqFunc {
-	return func(ctx context.Context, p packet.Packet) xml.TokenReader {
-		err := handleIQ(ctx, p.IQ(), p.Payload())
-		switch {
-		case errors.Is(err, disco.ErrNotHandled):
-			s.replyError(ctx, p, stanza.ServiceUnavailable, "")
-		case err != nil:
-			s.log.Debug("mixpam IQ handler failed", "from", p.From.String(), "id", p.ID, "err", err)
-		}
-		return nil
-	}
-}
-
 // groupchat hands a groupchat message for a user's bare JID to the fan-out
 // (XEP-0405 §2.2): archived, and delivered to every MIX-capable resource.
 func (s *Server) groupchat(ctx context.Context, p packet.Packet, user jid.JID) {
-	start, payload, err := p.Decoder()
-	if err != nil {
-		return
-	}
-	res, err := s.mp.fanOut.ServeMessage(ctx, start, payload)
-	if err != nil {
-		s.log.Debug("groupchat fan-out", "to", user.String(), "action", res.Action.String(), "err", err)
-	}
-	if res.Action == pam.FanOutPassed {
+	if !s.dispatch(ctx, p) {
 		// Not for the fan-out: RFC 6121 §8.5.2.1.1 has no rule for
 		// groupchat to a bare JID but to refuse it.
 		s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "groupchat to a bare JID is only taken from joined channels")
@@ -166,9 +155,7 @@ func (s *Server) groupchat(ctx context.Context, p packet.Packet, user jid.JID) {
 // clientPresence tells the presence handler about a session's broadcast
 // presence, which goes to the user's channels if the client is MIX capable.
 func (s *Server) clientPresence(ctx context.Context, from jid.JID, p packet.Packet) {
-	if err := s.mp.presence.Outbound(ctx, p.Presence(), p.Payload()); err != nil {
-		s.log.Debug("presence to channels", "from", from.String(), "err", err)
-	}
+	s.dispatch(ctx, p)
 }
 
 // clientCaps finds out whether a client is MIX capable (XEP-0405 §2.1) when
@@ -264,16 +251,12 @@ func (sess *session) toChannels(ctx context.Context, p packet.Packet) {
 // channelPresence offers presence for a user's bare JID to the presence
 // handler and reports whether it was channel presence (dealt with).
 func (s *Server) channelPresence(ctx context.Context, p packet.Packet) bool {
-	handled, err := s.mp.presence.Inbound(ctx, p.Presence(), p.Payload())
-	if err != nil {
-		s.log.Debug("presence from channel", "from", p.From.String(), "err", err)
-	}
-	return handled
+	return s.dispatch(ctx, p)
 }
 
 // sessionGone tells the mixpam handlers that a session ended.
 func (s *Server) sessionGone(ctx context.Context, full jid.JID) {
-	if err := s.mp.presence.Disconnected(ctx, full); err != nil {
+	if err := s.mp.dispatch.Disconnected(ctx, full); err != nil {
 		s.log.Debug("presence on disconnect", "session", full.String(), "err", err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 	"github.com/mixpam/mixpam/roster"
 )
 

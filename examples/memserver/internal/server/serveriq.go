@@ -33,7 +33,6 @@ func (s *Server) newHandlers() handlers {
 	}
 	h.server[xml.Name{Space: nsDiscoInfo, Local: "query"}] = iqRoute{fn: s.serverInfo}
 	h.server[xml.Name{Space: nsDiscoItems, Local: "query"}] = iqRoute{fn: s.serverItems}
-	s.mixpamRoutes(h.account)
 	return h
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/mixpam/mixpam/examples/memserver/internal/c2s"
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // session is one bound client stream. Its reading goroutine is the

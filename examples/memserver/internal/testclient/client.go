@@ -20,7 +20,7 @@ import (
 
 	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
-	"github.com/mixpam/mixpam/internal/ns"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // Timeout bounds every wait of a test client.

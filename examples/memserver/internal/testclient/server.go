@@ -48,6 +48,8 @@ type Options struct {
 	MaxQueued    int
 	Roster       roster.Limits
 	Blocking     blocking.Limits
+	// Blocks keeps the blocklists; nil means an in-memory store.
+	Blocks blocking.Store
 	// Limits are the server's other limits; zero fields take the defaults.
 	Limits server.Limits
 	// Logger receives the server's logs; nil discards them.
@@ -117,6 +119,7 @@ func Start(t testing.TB, o Options) *Server {
 		MaxQueued:    o.MaxQueued,
 		Roster:       o.Roster,
 		Blocking:     o.Blocking,
+		Blocks:       o.Blocks,
 	}
 	if o.TLS {
 		cert, err := tlscert.Generate(o.Domain)

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // FuzzReader feeds arbitrary bytes to a stream reader: it must never panic

@@ -9,8 +9,8 @@ import (
 	"mellium.im/xmpp/stream"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
-	"github.com/mixpam/mixpam/internal/ns"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/ns"
 )
 
 // shortHeader fits in the small limits of the tests.

@@ -1,0 +1,265 @@
+package mixpam
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp/disco/info"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/disco"
+	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
+	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/pam"
+	"github.com/mixpam/mixpam/presence"
+)
+
+// IQ registers one IQ handler with the routes it serves.
+type IQ struct {
+	Handler host.IQHandler
+	Routes  []host.IQRoute
+}
+
+// Config configures a Dispatcher. Router is required; every other part is
+// optional, and a stanza whose part is missing is not handled.
+type Config struct {
+	// Router delivers the replies of the IQ handlers (host.RouteReplies)
+	// and the errors the Dispatcher answers itself.
+	Router host.Router
+	// Exchange takes the IQ answers to the requests mixpam's handlers sent.
+	Exchange *host.Exchange
+	// IQ are the handlers of IQ requests to an account's bare JID, by the
+	// payloads they serve (each package's IQRoutes). A payload registered
+	// twice is an error.
+	IQ []IQ
+	// Account configures the disco#info answers on the account's bare JID;
+	// the Dispatcher adds the features of its handlers to OwnerFeatures.
+	// Account.Router defaults to Router.
+	Account disco.AccountConfig
+	// FanOut takes groupchat messages to bare JIDs.
+	FanOut *pam.FanOut
+	// Presence takes a client's broadcast presence and presence to bare
+	// JIDs.
+	Presence *presence.Handler
+	// Resolver finds out the MIX capability of clients from their caps;
+	// Flags records it (host.MemSessions, say). Both or neither.
+	Resolver *disco.Resolver
+	Flags    host.FlagSetter
+	// Fallback serves the IQ requests to an account's bare JID that no
+	// handler of IQ serves (the host's own, XEP-0199 ping say). Nil answers
+	// them service-unavailable.
+	Fallback host.IQHandler
+	// Logger receives debug records of failures the clients were answered
+	// for. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Dispatcher routes stanzas to mixpam's handlers (see the package doc). It
+// is safe for concurrent use; build it with NewDispatcher.
+type Dispatcher struct {
+	cfg      Config
+	reply    host.ReplyFunc
+	iq       map[xml.Name]host.IQHandler
+	features []string
+	log      *slog.Logger
+
+	mu   sync.Mutex
+	caps map[string]*capsState // by session full JID
+	wg   sync.WaitGroup
+}
+
+// NewDispatcher returns a Dispatcher for cfg, or an error when cfg has no
+// Router, registers a payload twice, or has only one of Resolver and Flags.
+func NewDispatcher(cfg Config) (*Dispatcher, error) {
+	if cfg.Router == nil {
+		return nil, errors.New("mixpam: Config needs a Router")
+	}
+	if (cfg.Resolver == nil) != (cfg.Flags == nil) {
+		return nil, errors.New("mixpam: Config needs both Resolver and Flags, or neither")
+	}
+	d := &Dispatcher{
+		cfg:   cfg,
+		reply: host.RouteReplies(cfg.Router),
+		iq:    make(map[xml.Name]host.IQHandler),
+		log:   cfg.Logger,
+		caps:  make(map[string]*capsState),
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	var iters []any
+	for _, r := range cfg.IQ {
+		iters = append(iters, r.Handler)
+	}
+	iters = append(iters, cfg.FanOut)
+	for _, it := range iters {
+		if fi, ok := it.(info.FeatureIter); ok && fi != nil && !isNilFanOut(it) {
+			_ = fi.ForFeatures("", func(f info.Feature) error {
+				if !slices.Contains(d.features, f.Var) {
+					d.features = append(d.features, f.Var)
+				}
+				return nil
+			})
+		}
+	}
+	account := cfg.Account
+	if account.Router == nil {
+		account.Router = cfg.Router
+	}
+	account.OwnerFeatures = append(slices.Clone(account.OwnerFeatures), d.features...)
+	a, err := disco.NewAccount(account)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range append(slices.Clone(cfg.IQ), IQ{Handler: a, Routes: disco.IQRoutes()}) {
+		for _, route := range r.Routes {
+			if _, dup := d.iq[route.Name]; dup && d.iq[route.Name] != r.Handler {
+				return nil, fmt.Errorf("mixpam: two handlers for {%s}%s", route.Name.Space, route.Name.Local)
+			}
+			d.iq[route.Name] = r.Handler
+		}
+	}
+	return d, nil
+}
+
+func isNilFanOut(v any) bool {
+	f, ok := v.(*pam.FanOut)
+	return ok && f == nil
+}
+
+// Features returns the disco#info features the Dispatcher's handlers give
+// an account's bare JID (the owner sees them, with urn:xmpp:mix:pam:2 of
+// the client-join handler and urn:xmpp:sid:0 of the fan-out).
+func (d *Dispatcher) Features() []string { return slices.Clone(d.features) }
+
+// Dispatch hands one stanza to mixpam: start is its start element, with
+// from stamped by the host, and r yields what follows it (its children,
+// then optionally its end element) as an xml.Decoder yields them. Hand it
+//
+//   - every IQ result or error before routing it,
+//   - every stanza for a local account's bare JID,
+//   - every presence a client sends without to (its broadcast presence).
+//
+// It returns host.ErrNotHandled, having read nothing from r, for a stanza
+// that is not mixpam's: the host processes it as usual (RFC 6121 §8). Any
+// other error is a failure the Dispatcher could not answer for (a reply
+// could not be routed, the stanza could not be read); the requester got an
+// answer wherever XMPP asks for one.
+func (d *Dispatcher) Dispatch(ctx context.Context, start xml.StartElement, r xml.TokenReader) error {
+	switch start.Name.Local {
+	case "iq":
+		iq, err := stanza.NewIQ(start)
+		if err != nil {
+			return host.ErrNotHandled
+		}
+		return d.dispatchIQ(ctx, iq, xmlstream.Inner(r))
+	case "message":
+		if d.cfg.FanOut == nil {
+			return host.ErrNotHandled
+		}
+		res, err := d.cfg.FanOut.ServeMessage(ctx, start, r)
+		if res.Action == pam.FanOutPassed {
+			return host.ErrNotHandled
+		}
+		if err != nil {
+			d.log.DebugContext(ctx, "mixpam: fan-out", "action", res.Action.String(), "err", err)
+		}
+		return nil
+	case "presence":
+		p, err := stanza.NewPresence(start)
+		if err != nil || d.cfg.Presence == nil {
+			return host.ErrNotHandled
+		}
+		if p.To.Equal(jid.JID{}) {
+			return d.outbound(ctx, p, xmlstream.Inner(r))
+		}
+		handled, err := d.cfg.Presence.Inbound(ctx, p, xmlstream.Inner(r))
+		if !handled {
+			return host.ErrNotHandled
+		}
+		return err
+	}
+	return host.ErrNotHandled
+}
+
+// dispatchIQ routes an IQ: answers to the Exchange, requests to the
+// account's bare JID (or to no one) by payload.
+func (d *Dispatcher) dispatchIQ(ctx context.Context, iq stanza.IQ, r xml.TokenReader) error {
+	if iq.Type == stanza.ResultIQ || iq.Type == stanza.ErrorIQ {
+		if d.cfg.Exchange == nil {
+			return host.ErrNotHandled
+		}
+		taken, err := d.cfg.Exchange.Receive(iq, r)
+		if err != nil {
+			return err
+		}
+		if !taken {
+			return host.ErrNotHandled
+		}
+		return nil
+	}
+	if iq.To.Resourcepart() != "" || iq.To.String() != "" && iq.To.Localpart() == "" {
+		return host.ErrNotHandled
+	}
+	if iq.From.String() == "" {
+		return fmt.Errorf("mixpam: IQ without from: %w", host.ErrNoSender)
+	}
+	payload, name, err := peekPayload(r)
+	if err != nil {
+		return d.reply(ctx, iq.From, rawstanza.AppendIQError(nil, iq, stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest}))
+	}
+	h, ok := d.iq[name]
+	if !ok {
+		h = d.cfg.Fallback
+	}
+	if h != nil {
+		err = h.ServeIQ(ctx, iq, payload, d.reply)
+		if !errors.Is(err, host.ErrNotHandled) {
+			return err
+		}
+	}
+	return d.reply(ctx, iq.From, rawstanza.AppendIQError(nil, iq, stanza.Error{Type: stanza.Cancel, Condition: stanza.ServiceUnavailable}))
+}
+
+// peekPayload reads up to the first element of r and returns a reader
+// yielding it and the rest, and its name.
+func peekPayload(r xml.TokenReader) (xml.TokenReader, xml.Name, error) {
+	g := xmlenc.Guard(r)
+	for {
+		tok, err := g.Token()
+		if err != nil {
+			return nil, xml.Name{}, err
+		}
+		if start, ok := tok.(xml.StartElement); ok {
+			return xmlstream.MultiReader(xmlstream.Token(start.Copy()), g), start.Name, nil
+		}
+	}
+}
+
+// Disconnected tells the handlers that the session full ended.
+func (d *Dispatcher) Disconnected(ctx context.Context, full jid.JID) error {
+	d.mu.Lock()
+	st := d.caps[full.String()]
+	delete(d.caps, full.String())
+	d.mu.Unlock()
+	if st != nil {
+		st.lock()
+		st.gone = true
+		st.unlock()
+	}
+	if d.cfg.Presence == nil {
+		return nil
+	}
+	return d.cfg.Presence.Disconnected(ctx, full)
+}
+
+// Close waits for the caps resolutions in progress to end.
+func (d *Dispatcher) Close() { d.wg.Wait() }

@@ -1,0 +1,117 @@
+package mixpam_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"mellium.im/xmpp/jid"
+
+	"github.com/mixpam/mixpam"
+	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/roster"
+)
+
+const laptop = "alice@example.org/laptop"
+
+func newTestDispatcher(t *testing.T, capable bool) (*mixpam.Dispatcher, *host.MemSessions, wire) {
+	t.Helper()
+	sessions := host.NewMemSessions()
+	sessions.Add(host.Resource{JID: jid.MustParse(laptop), MIXCapable: capable})
+	w := make(wire, 16)
+	d, err := newMixpam(sessions, w)
+	require.NoError(t, err)
+	t.Cleanup(d.Close)
+	return d, sessions, w
+}
+
+func TestDispatch(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stanza string
+		err    error  // nil: handled
+		answer string // the start of the reply routed, "" for none
+	}{{
+		name:   "IQ to a full JID is the host's",
+		stanza: `<iq type="get" id="i1" from="` + laptop + `" to="bob@example.org/phone"><query xmlns="jabber:iq:roster"/></iq>`,
+		err:    host.ErrNotHandled,
+	}, {
+		name:   "IQ to the domain is the host's",
+		stanza: `<iq type="get" id="i1" from="` + laptop + `" to="example.org"><ping xmlns="urn:xmpp:ping"/></iq>`,
+		err:    host.ErrNotHandled,
+	}, {
+		name:   "IQ answer nobody waited for is the host's",
+		stanza: `<iq type="result" id="i1" from="coven@mix.example.org" to="alice@example.org"/>`,
+		err:    host.ErrNotHandled,
+	}, {
+		name:   "IQ without from",
+		stanza: `<iq type="get" id="i1" to="alice@example.org"><query xmlns="jabber:iq:roster"/></iq>`,
+		err:    host.ErrNoSender,
+	}, {
+		name:   "payload no handler serves",
+		stanza: `<iq type="get" id="i1" from="` + laptop + `"><ping xmlns="urn:xmpp:ping"/></iq>`,
+		answer: `<iq type="error" id="i1" from="alice@example.org" to="` + laptop + `"><error type="cancel"><service-unavailable`,
+	}, {
+		name:   "roster get",
+		stanza: `<iq type="get" id="r1" from="` + laptop + `" to="alice@example.org"><query xmlns="jabber:iq:roster"/></iq>`,
+		answer: `<iq type="result" id="r1" from="alice@example.org" to="` + laptop + `">`,
+	}, {
+		name:   "chat message is the host's",
+		stanza: `<message type="chat" from="bob@example.org/phone" to="alice@example.org"><body>hi</body></message>`,
+		err:    host.ErrNotHandled,
+	}, {
+		name:   "subscription presence is the host's",
+		stanza: `<presence type="subscribe" from="bob@example.org" to="alice@example.org"/>`,
+		err:    host.ErrNotHandled,
+	}, {
+		name:   "groupchat from a channel not joined is dropped",
+		stanza: `<message type="groupchat" from="coven@mix.example.org/1" to="alice@example.org"><body>hi</body></message>`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, _, w := newTestDispatcher(t, true)
+			err := dispatch(d, tc.stanza)
+			if tc.err == nil {
+				require.NoError(t, err)
+			} else {
+				require.True(t, errors.Is(err, tc.err), "got %v", err)
+			}
+			if tc.answer == "" {
+				require.Empty(t, w, "nothing routed")
+				return
+			}
+			got := <-w
+			require.Equal(t, laptop, got.to.String())
+			require.Contains(t, got.raw, tc.answer)
+		})
+	}
+}
+
+func TestNewDispatcherRefusesTwoHandlersForOnePayload(t *testing.T) {
+	w := make(wire, 1)
+	rosterH := roster.NewHandler(roster.NewMemStore(), host.NewMemSessions(), w)
+	_, err := mixpam.NewDispatcher(mixpam.Config{Router: w, IQ: []mixpam.IQ{
+		{Handler: rosterH, Routes: roster.IQRoutes()},
+		{Handler: host.IQHandlerFunc(nil), Routes: roster.IQRoutes()},
+	}})
+	require.ErrorContains(t, err, "two handlers for {jabber:iq:roster}query")
+	_, err = mixpam.NewDispatcher(mixpam.Config{})
+	require.Error(t, err)
+}
+
+// A client's first presence without caps makes the dispatcher ask the
+// client for its disco#info (XEP-0405 §2.1); its answer, dispatched as any
+// IQ answer, sets the session's MIX capability.
+func TestDispatchResolvesCaps(t *testing.T) {
+	d, sessions, w := newTestDispatcher(t, false)
+	require.NoError(t, dispatch(d, `<presence from="`+laptop+`"/>`))
+	query := <-w
+	require.Equal(t, laptop, query.to.String())
+	require.Contains(t, query.raw, `<query xmlns="http://jabber.org/protocol/disco#info"`)
+	require.NoError(t, dispatch(d, `<iq type="result" id="`+attr(query.raw, "id")+`" from="`+laptop+`" to="`+attr(query.raw, "from")+`">`+
+		`<query xmlns="http://jabber.org/protocol/disco#info"><identity category="client" type="pc"/>`+
+		`<feature var="http://jabber.org/protocol/disco#info"/><feature var="urn:xmpp:mix:core:1"/></query></iq>`))
+	d.Close() // the resolution has ended
+	r, ok := sessions.Resource(jid.MustParse(laptop))
+	require.True(t, ok)
+	require.True(t, r.MIXCapable)
+}
