@@ -51,8 +51,15 @@ func TestGroupchatBlockFilterOnce(t *testing.T) {
 	bob := login(t, srv, "bob", true, "pc")
 	require.Equal(t, "result", join(t, phone, "j1", coven).Type)
 	require.Equal(t, "result", join(t, bob, "j2", coven).Type)
-	phone.Ping(t)
-	laptop.Ping(t)
+	// The channel presence the joins set off (alice's two resources and
+	// bob's) is checked against alice's blocklist too; all of it must have
+	// arrived before counting starts.
+	for _, c := range []*testclient.Client{phone, laptop} {
+		for _, from := range []string{"phone", "laptop", "pc"} {
+			c.Expect(t, "channel presence of "+from, testclient.Contains(packet.Presence, `#coven@mix.localhost/`+from+`"`))
+		}
+		c.Ping(t)
+	}
 
 	// The lookups of one check of the channel participant, by a filter
 	// whose caches are warm.
