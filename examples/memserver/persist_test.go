@@ -112,13 +112,12 @@ func (p *process) kill(t *testing.T) {
 
 // loginMIX logs name in with a MIX-capable client, waits for the server's
 // disco#info query, which the client answers, then pings: afterwards the
-// server knows the client is MIX capable (it handles a client's stanzas in
-// order).
+// server knows the client is MIX capable (it applies the answer before the
+// client's next stanza).
 func loginMIX(t *testing.T, srv *testclient.Server, name string) *testclient.Client {
 	t.Helper()
 	c := srv.Login(t, name, testclient.RecordDisco(), testclient.MIXCapable(), testclient.Resource("mix"))
-	c.Expect(t, "disco#info query", testclient.Contains(packet.IQ, "http://jabber.org/protocol/disco#info"))
-	c.Ping(t)
+	c.ExpectCapsQuery(t)
 	return c
 }
 

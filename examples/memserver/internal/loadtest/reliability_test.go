@@ -56,16 +56,13 @@ func startMIXServer(t *testing.T, users []string) *mixServer {
 	return ms
 }
 
-// loginMIX logs a MIX-capable client in and waits until the server knows
-// it is (XEP-0405 §2.1).
+// loginMIX logs a MIX-capable client in and waits, as a client can, until
+// the server knows it is (XEP-0405 §2.1): for the server's disco#info
+// query, which the client answers, and a ping round trip.
 func loginMIX(t *testing.T, srv *mixServer, name, resource string) *testclient.Client {
 	t.Helper()
-	c := srv.Login(t, name, testclient.Resource(resource), testclient.MIXCapable())
-	ctx, cancel := context.WithTimeout(context.Background(), testclient.Timeout)
-	defer cancel()
-	capable, err := srv.WaitCapability(ctx, c.JID)
-	require.NoError(t, err)
-	require.True(t, capable)
+	c := srv.Login(t, name, testclient.Resource(resource), testclient.MIXCapable(), testclient.RecordDisco())
+	c.ExpectCapsQuery(t)
 	return c
 }
 

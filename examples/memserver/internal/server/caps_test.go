@@ -63,12 +63,19 @@ func TestCapsPoisoningFails(t *testing.T) {
 			require.Equal(t, "result", carol.Expect(t, "create result", testclient.ByID("c1")).Type)
 			require.Equal(t, "result", join(t, carol, "j1", coven).Type)
 
-			realOpts := []testclient.LoginOption{testclient.Caps(node), testclient.MIXCapable(), testclient.Features(ns.PAM)}
+			realOpts := []testclient.LoginOption{testclient.Caps(node), testclient.MIXCapable(), testclient.Features(ns.PAM), testclient.RecordDisco()}
 			if tc.evict {
 				first := srv.Login(t, "alice", append(realOpts, testclient.Resource("first"))...)
-				capable, err := srv.WaitCapability(t.Context(), first.JID)
-				require.NoError(t, err)
-				require.True(t, capable, "the real client's ver is cached as MIX capable")
+				first.ExpectCapsQuery(t)
+				// The real client's ver is cached as MIX capable: the same
+				// software logging in again is not asked, and channel
+				// traffic reaches it right after its presence.
+				again := srv.Login(t, "alice", append(realOpts, testclient.Resource("again"))...)
+				again.Ping(t)
+				again.ExpectNone(t, "a disco#info query for a cached ver", testclient.IsDiscoInfoQuery)
+				require.Equal(t, "result", join(t, again, "j0", coven).Type)
+				carol.Send(t, `<message type="groupchat" to="`+coven+`" id="m0"><body>when shall we three meet again</body></message>`)
+				again.Expect(t, "channel traffic on a client whose ver is cached", testclient.Contains(packet.Message, "meet again"))
 			}
 
 			poison := `<identity category="client" type="pc"/>` +
@@ -99,10 +106,10 @@ func TestCapsPoisoningFails(t *testing.T) {
 			mallory.Ping(t)
 
 			alice := srv.Login(t, "alice", append(realOpts, testclient.Resource("real"))...)
-			// As the login helper does: channel traffic reaches a client
-			// once its capability is known.
-			_, err := srv.WaitCapability(t.Context(), alice.JID)
-			require.NoError(t, err)
+			// The poisoned answer was not cached: the real client is asked
+			// itself, and once its answer is applied channel traffic
+			// reaches it.
+			alice.ExpectCapsQuery(t)
 			require.Equal(t, "result", join(t, alice, "j2", coven).Type)
 			carol.Send(t, `<message type="groupchat" to="`+coven+`" id="m1"><body>by the pricking of my thumbs</body></message>`)
 			msg := alice.Expect(t, "channel traffic on the real MIX client", testclient.Contains(packet.Message, "pricking of my thumbs"))
@@ -129,4 +136,46 @@ func fillerVer(t *testing.T, name string) string {
 	ver, err := disco.VerificationString(disco.Info{Identities: []info.Identity{{Category: "client", Type: "pc", Name: name}}}, "sha-1")
 	require.NoError(t, err)
 	return ver
+}
+
+// TestCapsAnswerAppliesBeforeNextStanza: a MIX client whose caps the server
+// does not know answers the server's disco#info query and, in the same
+// write, posts to a channel it joined. The server applies the answer before
+// the client's next stanza, so the channel's reflection of the post reaches
+// the client (XEP-0405 §2.1, §2.2). The large answer makes the race
+// certain to be lost without that guarantee: the server would still be
+// reading the answer when it fans the reflection out.
+func TestCapsAnswerAppliesBeforeNextStanza(t *testing.T) {
+	var padding []string
+	for i := range 2000 {
+		padding = append(padding, fmt.Sprintf("urn:example:padding:%d", i))
+	}
+	for _, tc := range []struct {
+		name     string
+		features []string
+	}{
+		{"small answer", nil},
+		{"large answer", padding},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := startMIX(t)
+			carol := login(t, srv, "carol", true, "mix")
+			require.Equal(t, "result", join(t, carol, "j1", coven).Type)
+
+			// Joined from a client that is not MIX capable, so that the
+			// account is a participant before the client logs in.
+			plain := login(t, srv, "alice", false, "plain")
+			require.Equal(t, "result", join(t, plain, "j2", coven).Type)
+
+			post := `<message type="groupchat" to="` + coven + `" id="p1"><body>fair is foul</body></message>`
+			alice := srv.Login(t, "alice", testclient.Resource("mix"), testclient.MIXCapable(), testclient.Features(tc.features...),
+				testclient.NoRoster(), testclient.RecordDisco(), testclient.AfterDisco(post))
+			alice.Expect(t, "the server's disco#info query", testclient.IsDiscoInfoQuery)
+			msg := alice.Expect(t, "the reflection of the post sent right after the answer", testclient.Contains(packet.Message, "fair is foul"))
+			require.Equal(t, alice.JID, msg.To)
+			carol.Expect(t, "the post", testclient.Contains(packet.Message, "fair is foul"))
+			plain.Ping(t)
+			plain.ExpectNone(t, "groupchat on a client without MIX", testclient.Contains(packet.Message, "fair is foul"))
+		})
+	}
 }

@@ -78,7 +78,9 @@ func (sess *session) iq(ctx context.Context, p packet.Packet, el wire.Element) {
 	if sess.blockedOutbound(ctx, p) {
 		return
 	}
+	caps := sess.capsAnswer(p)
 	sess.srv.router.Send(ctx, p)
+	sess.awaitCapsApplied(ctx, caps)
 }
 
 // message passes on a message from the client. One without to is for the

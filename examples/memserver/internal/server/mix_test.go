@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -24,20 +23,21 @@ func startMIX(t *testing.T) (*testclient.Server, *testclient.FakeMIX) {
 	return srv, mix
 }
 
-// login logs a client in and waits until the server knows whether it is
-// MIX capable.
+// login logs a client in as a client does: roster, then initial presence
+// without caps, which the server answers with a disco#info query (XEP-0405
+// §2.1; every time, as the presence carries no caps). The client answers it
+// with its features, MIX among them when mixCapable, and login waits for
+// the query and a ping round trip: the server applies what the answer told
+// it before the client's next stanza, so afterwards channel traffic reaches
+// a MIX-capable client and no other.
 func login(t *testing.T, srv *testclient.Server, name string, mixCapable bool, resource string) *testclient.Client {
 	t.Helper()
-	opts := []testclient.LoginOption{testclient.Resource(resource)}
+	opts := []testclient.LoginOption{testclient.Resource(resource), testclient.RecordDisco()}
 	if mixCapable {
 		opts = append(opts, testclient.MIXCapable())
 	}
 	c := srv.Login(t, name, opts...)
-	ctx, cancel := context.WithTimeout(context.Background(), testclient.Timeout)
-	defer cancel()
-	capable, err := srv.WaitCapability(ctx, c.JID)
-	require.NoError(t, err)
-	require.Equal(t, mixCapable, capable, "MIX capability of %s", c.JID)
+	c.ExpectCapsQuery(t)
 	return c
 }
 

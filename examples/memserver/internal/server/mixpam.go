@@ -77,7 +77,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	if err != nil {
 		return m, err
 	}
-	m.resolver, err = disco.NewResolver(disco.ResolverConfig{Exchanger: s.router.Exchange(), Logger: s.log})
+	m.resolver, err = disco.NewResolver(disco.ResolverConfig{Exchanger: capsExchanger{s}, Logger: s.log})
 	if err != nil {
 		return m, err
 	}
@@ -166,6 +166,11 @@ func (s *Server) clientPresence(ctx context.Context, from jid.JID, p packet.Pack
 // resolved the newest caps. When the client turns out MIX capable, its
 // current presence goes to the presence handler again, which then brings
 // the client online in its channels.
+//
+// Either way the verdict applies in order with the client's stanzas: a
+// cached one to every stanza after the presence, one learnt from the
+// client's disco#info answer to every stanza after the answer (the
+// session's dispatcher waits for it, see awaitCapsApplied).
 func (s *Server) clientCaps(sess *session, p packet.Packet) {
 	c, found, err := disco.ParseCaps(p.Payload())
 	if err != nil || !found {
@@ -189,7 +194,6 @@ func (s *Server) clientCaps(sess *session, p packet.Packet) {
 		if err := s.sessions.SetMIXCapable(sess.ctx, sess.jid, capable); err != nil {
 			s.log.Debug("MIX capability not recorded", "client", sess.jid.String(), "err", err)
 		}
-		sess.capsOnce.Do(func() { close(sess.capsKnown) })
 		sess.mu.Lock()
 		sess.capsBusy = false
 		sess.mu.Unlock()
@@ -198,20 +202,24 @@ func (s *Server) clientCaps(sess *session, p packet.Packet) {
 	s.goConn(func() { s.resolveCaps(sess) })
 }
 
-// resolveCaps resolves the session's caps until they stop changing.
+// resolveCaps resolves the session's caps until they stop changing, one
+// capsLookup at a time, each ended once its verdict is applied.
 func (s *Server) resolveCaps(sess *session) {
 	for {
+		l := &capsLookup{done: make(chan struct{})}
 		sess.mu.Lock()
 		c := sess.caps
+		sess.lookup = l
 		sess.mu.Unlock()
 		s.resolveCapsOnce(sess, c)
-		sess.capsOnce.Do(func() { close(sess.capsKnown) })
 		sess.mu.Lock()
+		sess.lookup = nil
 		done := sess.caps == c || sess.ctx.Err() != nil
 		if done {
 			sess.capsBusy = false
 		}
 		sess.mu.Unlock()
+		close(l.done)
 		if done {
 			return
 		}
@@ -310,26 +318,4 @@ func (sess *session) blockedOutbound(ctx context.Context, p packet.Packet) bool 
 		}
 	}
 	return true
-}
-
-// WaitCapability waits until the MIX capability (XEP-0405 §2.1) of the
-// session bound to full has been found out once, after its first available
-// presence, and reports it. Tools and tests use it to know when channel
-// traffic starts reaching a client.
-func (s *Server) WaitCapability(ctx context.Context, full jid.JID) (bool, error) {
-	rs, ok := s.router.Lookup(full)
-	sess, isClient := rs.(*session)
-	if !ok || !isClient {
-		return false, host.ErrNoSession
-	}
-	select {
-	case <-sess.capsKnown:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	r, ok := s.sessions.Resource(full)
-	if !ok {
-		return false, host.ErrNoSession
-	}
-	return r.MIXCapable, nil
 }

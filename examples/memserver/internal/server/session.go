@@ -21,9 +21,11 @@ import (
 // session is one bound client stream. Its reading goroutine is the
 // session's dispatcher: it handles the client's stanzas in order and never
 // waits on a remote entity (client-join answers when the channel does, caps
-// lookups run on one goroutine per session, see mixpam.go); everything
-// written to the client goes through the send queue q, served by its own
-// goroutine.
+// lookups run on one goroutine per session, see mixpam.go). It waits only,
+// briefly, after the client's answer to the server's caps query, for the
+// verdict to be applied before the client's next stanza (capsanswer.go).
+// Everything written to the client goes through the send queue q, served by
+// its own goroutine.
 type session struct {
 	srv  *Server
 	jid  jid.JID
@@ -44,14 +46,12 @@ type session struct {
 	caps     disco.Caps          // XEP-0115 caps of the last available presence
 	capsSeen bool                // caps has been resolved once
 	capsBusy bool                // a caps lookup runs (one at a time, for the newest caps)
+	lookup   *capsLookup         // the caps lookup running, nil when none
 
 	// chanMu orders what the session's presence tells its channels: a caps
 	// lookup that resends the current presence must not overtake newer
 	// presence, or unavailable presence on the way out.
 	chanMu sync.Mutex
-
-	capsOnce  sync.Once
-	capsKnown chan struct{} // closed when the MIX capability was first resolved
 }
 
 // serveClient runs one client connection from negotiation to close.
@@ -85,12 +85,11 @@ func (s *Server) serveClient(conn net.Conn) {
 	}
 	defer s.resources.release(st.JID)
 	sess := &session{
-		srv:       s,
-		jid:       st.JID,
-		conn:      st.Conn,
-		r:         st.Reader,
-		directed:  make(map[string]struct{}),
-		capsKnown: make(chan struct{}),
+		srv:      s,
+		jid:      st.JID,
+		conn:     st.Conn,
+		r:        st.Reader,
+		directed: make(map[string]struct{}),
 	}
 	st.Reader.SetElementTimeout(st.Conn, lim.StanzaTimeout)
 	sess.ctx, sess.cancel = context.WithCancel(s.ctx)

@@ -41,6 +41,7 @@ type Client struct {
 	silentDisco bool                     // leave disco#info queries unanswered
 	discoAnswer func(node string) string // see DiscoAnswer
 	recordDisco bool                     // keep answered disco#info queries in the inbox
+	afterDisco  string                   // sent right after the first disco#info answer, see AfterDisco
 
 	mu      sync.Mutex
 	inbox   []packet.Packet
@@ -68,6 +69,7 @@ type loginConfig struct {
 	capsNode    string
 	discoAnswer func(node string) string
 	recordDisco bool
+	afterDisco  string
 }
 
 // DiscoAnswer makes the client answer every disco#info query with a
@@ -106,6 +108,12 @@ func SilentDisco() LoginOption { return func(c *loginConfig) { c.silentDisco = t
 // inbox, after the answer was sent: a test that takes one and then pings
 // knows the server has handled the answer.
 func RecordDisco() LoginOption { return func(c *loginConfig) { c.recordDisco = true } }
+
+// AfterDisco makes the client send the stanza raw (XML in the client
+// namespace) right after its answer to the first disco#info query, in the
+// same write, as a client that goes on with its queued stanzas without
+// waiting for anything.
+func AfterDisco(raw string) LoginOption { return func(c *loginConfig) { c.afterDisco = raw } }
 
 // Resource asks to bind the given resource.
 func Resource(r string) LoginOption { return func(c *loginConfig) { c.resource = r } }
@@ -176,6 +184,7 @@ func (s *Server) Dial(ctx context.Context, name string, opts ...LoginOption) (*C
 		silentDisco: cfg.silentDisco,
 		discoAnswer: cfg.discoAnswer,
 		recordDisco: cfg.recordDisco,
+		afterDisco:  cfg.afterDisco,
 		changed:     make(chan struct{}),
 		served:      make(chan struct{}),
 	}
@@ -277,6 +286,12 @@ func (c *Client) handle(t xmlstream.TokenReadEncoder, start *xml.StartElement) e
 					}
 				case !c.silentDisco:
 					_, err := xmlstream.Copy(t, p.IQ().Result(xml.NewDecoder(strings.NewReader(infoQuery(node, c.features)))))
+					if err == nil && c.afterDisco != "" {
+						// Written before the handler returns: mellium
+						// flushes the answer and raw together.
+						_, err = xmlstream.Copy(t, xml.NewDecoder(strings.NewReader(c.afterDisco)))
+						c.afterDisco = ""
+					}
 					if err != nil || !c.recordDisco {
 						return err
 					}
@@ -377,6 +392,25 @@ func (c *Client) ExpectNone(t testing.TB, what string, match func(packet.Packet)
 	for _, p := range c.inbox {
 		require.False(t, match(p), "%s: unexpected %s: %s", c.JID, what, p.Raw)
 	}
+}
+
+// ExpectCapsQuery waits for the disco#info query the server sends to find
+// out whether the client is MIX capable (XEP-0405 §2.1, XEP-0115 §6.2),
+// which a client logged in with RecordDisco has answered, then pings. The
+// server applies what the answer told it before the client's next stanza,
+// so once the ping is answered channel traffic reaches a MIX-capable
+// client. It returns the query.
+func (c *Client) ExpectCapsQuery(t testing.TB) packet.Packet {
+	t.Helper()
+	q := c.Expect(t, "the server's disco#info query", IsDiscoInfoQuery)
+	c.Ping(t)
+	return q
+}
+
+// IsDiscoInfoQuery matches a disco#info query (XEP-0030 §3.1).
+func IsDiscoInfoQuery(p packet.Packet) bool {
+	start, ok := firstStart(p)
+	return p.IsRequest() && ok && start.Name == xml.Name{Space: nsDiscoInfo, Local: "query"}
 }
 
 // Ping sends an XEP-0199 ping to the server and waits for the answer. The
