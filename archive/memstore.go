@@ -58,13 +58,17 @@ func (s *MemStore) Append(_ context.Context, owner jid.JID, rec Record) error {
 
 // retain applies the store's Retention to recs, sorted by ID, and returns
 // what it keeps: first the records past MaxAge go, then the oldest beyond
-// MaxRecords.
+// MaxRecords. Records beyond MaxRecords are dropped by reslicing (the array
+// is not shifted on every Append at the cap); their stanzas are released at
+// once and the array's head when append next grows it.
 func (s *MemStore) retain(recs []Record) []Record {
-	if cutoff := s.retention.Cutoff(s.now()); !cutoff.IsZero() {
+	if cutoff := s.retention.Cutoff(s.now()); !cutoff.IsZero() && slices.ContainsFunc(recs, func(r Record) bool { return r.Time.Before(cutoff) }) {
 		recs = slices.DeleteFunc(recs, func(r Record) bool { return r.Time.Before(cutoff) })
 	}
 	if n := s.retention.MaxRecords; n > 0 && len(recs) > n {
-		recs = slices.Delete(recs, 0, len(recs)-n)
+		drop := len(recs) - n
+		clear(recs[:drop])
+		recs = recs[drop:]
 	}
 	return recs
 }
@@ -83,28 +87,9 @@ func (s *MemStore) Query(_ context.Context, owner jid.JID, q Query) (Page, error
 			return Page{}, ErrNotFound
 		}
 	}
-	candidates := recs
-	if len(q.IDs) > 0 {
-		var err error
-		if candidates, err = pick(recs, q.IDs); err != nil {
-			return Page{}, err
-		}
-	}
-	var sel []Record
-	for _, r := range candidates {
-		if with != "" && r.With.String() != with {
-			continue
-		}
-		if !q.Start.IsZero() && r.Time.Before(q.Start) {
-			continue
-		}
-		if !q.End.IsZero() && r.Time.After(q.End) {
-			continue
-		}
-		if q.AfterID != "" && r.ID <= q.AfterID || q.BeforeID != "" && r.ID >= q.BeforeID {
-			continue
-		}
-		sel = append(sel, r)
+	sel, err := selectRecords(recs, q, with)
+	if err != nil {
+		return Page{}, err
 	}
 	page := Page{Count: len(sel)}
 	max := max(q.Max, 0)
@@ -133,6 +118,54 @@ func (s *MemStore) Query(_ context.Context, owner jid.JID, q Query) (Page, error
 		page.Complete = end == len(sel)
 	}
 	return page, nil
+}
+
+// selectRecords returns the records of recs (sorted by ID) that q selects,
+// sorted by ID, before paging. Without a with, start, end or ids filter the
+// selection is a subslice of recs found by binary search, so the newest page
+// and a page after an id cost O(log n + Max) whatever the archive's size;
+// a filter costs one pass over the records in the id range. The result may
+// share recs' array: callers copy what they return.
+func selectRecords(recs []Record, q Query, with string) ([]Record, error) {
+	if len(q.IDs) > 0 {
+		picked, err := pick(recs, q.IDs)
+		if err != nil {
+			return nil, err
+		}
+		recs = picked
+	}
+	lo, hi := 0, len(recs)
+	if q.AfterID != "" {
+		i, found := slices.BinarySearchFunc(recs, q.AfterID, compareID)
+		if found {
+			i++
+		}
+		lo = i
+	}
+	if q.BeforeID != "" {
+		hi, _ = slices.BinarySearchFunc(recs, q.BeforeID, compareID)
+	}
+	if lo >= hi {
+		return nil, nil
+	}
+	recs = recs[lo:hi]
+	if with == "" && q.Start.IsZero() && q.End.IsZero() {
+		return recs, nil
+	}
+	var sel []Record
+	for _, r := range recs {
+		if with != "" && r.With.String() != with {
+			continue
+		}
+		if !q.Start.IsZero() && r.Time.Before(q.Start) {
+			continue
+		}
+		if !q.End.IsZero() && r.Time.After(q.End) {
+			continue
+		}
+		sel = append(sel, r)
+	}
+	return sel, nil
 }
 
 // pick returns the records of recs (sorted by ID) with the given ids, sorted
