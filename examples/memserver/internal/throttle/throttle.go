@@ -12,6 +12,7 @@ package throttle
 
 import (
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -172,16 +173,26 @@ func BanText(addr string, until time.Time) string {
 }
 
 // AddrKey returns the key under which a remote address is counted: its IP
-// address, without the port.
+// address without the port, and for IPv6 the /64 network it is in
+// ("2001:db8:1:2::/64"), because one host usually holds a whole /64 and
+// could otherwise use a fresh address for every attempt. An IPv4-mapped
+// IPv6 address counts as the IPv4 address.
 func AddrKey(addr net.Addr) string {
+	var ip netip.Addr
 	if tcp, ok := addr.(*net.TCPAddr); ok {
-		return tcp.IP.String()
-	}
-	h, _, err := net.SplitHostPort(addr.String())
-	if err != nil {
+		ip, _ = netip.AddrFromSlice(tcp.IP)
+	} else if ap, err := netip.ParseAddrPort(addr.String()); err == nil {
+		ip = ap.Addr()
+	} else {
 		return addr.String()
 	}
-	return h
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		// A /64 prefix of a valid IPv6 address cannot fail.
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // Len returns how many addresses and accounts are tracked.

@@ -98,7 +98,13 @@ func TestAddrKey(t *testing.T) {
 		want string
 	}{
 		{&net.TCPAddr{IP: net.ParseIP("127.0.0.2"), Port: 5222}, "127.0.0.2"},
-		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 5222}, "2001:db8::1"},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 5222}, "2001:db8::/64"},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8:0:0:ffff:1:2:3"), Port: 5222}, "2001:db8::/64"},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8:0:1::1"), Port: 5222}, "2001:db8:0:1::/64"},
+		{&net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 5222, Zone: "eth0"}, "fe80::/64"},
+		{&net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.7"), Port: 5222}, "192.0.2.7"},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 5222}, "192.0.2.7"},
+		{&net.UDPAddr{IP: net.ParseIP("2001:db8::9"), Port: 1}, "2001:db8::/64"},
 		{&net.UnixAddr{Name: "/run/x.sock", Net: "unix"}, "/run/x.sock"},
 	} {
 		require.Equal(t, tc.want, throttle.AddrKey(tc.addr))
