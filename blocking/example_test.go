@@ -105,13 +105,14 @@ func ExampleKnown() {
 	// 123456#other@mix.shakespeare.example/UUID-a1j false
 }
 
-// The Handler pushes a client's block command to the user's resources and
-// answers it, all through the host's router.
+// The Handler pushes a client's block command to the user's resources that
+// requested the blocklist (here both have, as if each had sent a blocklist
+// get) and answers it, all through the host's router.
 func ExampleHandler_HandleIQ() {
 	ctx := context.Background()
 	sessions := host.NewMemSessions()
-	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/chamber")})
-	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/balcony")})
+	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/chamber"), BlocklistRequested: true})
+	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/balcony"), BlocklistRequested: true})
 	router := hosttest.NewRecorder(nil)
 	h := blocking.NewHandler(blocking.NewMemStore(), sessions, router)
 

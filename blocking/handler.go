@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -28,8 +29,8 @@ var errNoSender = fmt.Errorf("blocking: command without from: %w", host.ErrNoSen
 // Handler answers XEP-0191 blocking commands from a user's clients over a
 // Store, for hosts that have no blocking command of their own: blocklist
 // retrieval (§3.2), block (§3.3), unblock (§3.4) and unblock all (§3.5).
-// Each change is pushed to all the user's online resources, in the order the
-// changes were made. Build it with NewHandler; it is safe for concurrent use.
+// Each change is pushed to the user's online resources that have requested
+// the blocklist, in the order the changes were made. Build it with NewHandler; it is safe for concurrent use.
 //
 // The commands of one user run one at a time, and each delivers its pushes
 // and then its answer before the next one starts: a resource sees pushes and
@@ -39,18 +40,18 @@ var errNoSender = fmt.Errorf("blocking: command without from: %w", host.ErrNoSen
 // must queue rather than wait for the session it delivers to (as a mellium
 // Session.Send from within that session's own handler would).
 //
-// XEP-0191 asks for pushes only to the resources "that have requested the
-// blocklist"; the Handler cannot see which sessions did, so it pushes to
-// every online resource, as the host's Sessions lists them. Clients answer
-// pushes with IQ results addressed to the user's bare JID, which the host
-// drops.
+// XEP-0191 §3.3–3.5 ask for pushes only to the resources "that have
+// requested the blocklist": a blocklist get records the request on the
+// session (Sessions.SetBlocklistRequested), and pushes go to the resources
+// whose BlocklistRequested flag is set. Clients answer pushes with IQ
+// results addressed to the user's bare JID, which the host drops.
 //
 // The presence that XEP-0191 §3.3 and §3.4 ask for on block and unblock is
 // the host's presence engine's job: the Handler tells it of each change
 // through the PresenceUpdater given with WithPresence.
 type Handler struct {
 	store    Store
-	sessions host.Sessions
+	sessions Sessions
 	router   host.Router
 	presence PresenceUpdater
 	logger   *slog.Logger
@@ -96,9 +97,9 @@ func WithPresence(p PresenceUpdater) HandlerOption {
 // answers and pushes through router, pushes to the resources that sessions
 // lists. store, sessions and router are required: NewHandler panics if one
 // is nil.
-func NewHandler(store Store, sessions host.Sessions, router host.Router, opts ...HandlerOption) *Handler {
+func NewHandler(store Store, sessions Sessions, router host.Router, opts ...HandlerOption) *Handler {
 	if store == nil || sessions == nil || router == nil {
-		panic("blocking: NewHandler needs a Store, a host.Sessions and a host.Router")
+		panic("blocking: NewHandler needs a Store, a Sessions and a host.Router")
 	}
 	h := &Handler{
 		store:    store,
@@ -138,7 +139,8 @@ func NewHandler(store Store, sessions host.Sessions, router host.Router, opts ..
 // commands, is answered internal-server-error.
 //
 // After a block or unblock that changed the blocklist, HandleIQ pushes the
-// change to all the user's online resources (the requester included),
+// change to the user's online resources that requested the blocklist (the
+// requester included, if it did),
 // reports it to the PresenceUpdater (WithPresence) and only then routes the
 // result, so that a client holds the change by the time
 // it learns that its command succeeded. A failed push is logged and does not
@@ -217,6 +219,13 @@ func (h *Handler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenRead
 			return reply(ctx, iq.From, req.Error(*refusal))
 		}
 	}
+	if cmd.op == opList {
+		// Recorded before the list is read: a change made after this
+		// answer's list is pushed to the session.
+		if err := h.sessions.SetBlocklistRequested(work, iq.From); err != nil && !errors.Is(err, host.ErrNoSession) {
+			return reply(ctx, iq.From, h.internalError(ctx, req, err))
+		}
+	}
 	result, err := h.run(work, user, cmd)
 	if err != nil {
 		return reply(ctx, iq.From, h.internalError(ctx, req, err))
@@ -289,8 +298,8 @@ func (h *Handler) run(ctx context.Context, user jid.JID, cmd request) (xml.Token
 }
 
 // push sends an IQ set with the command to each of user's online resources
-// (XEP-0191 §3.3–3.5), from the user's bare JID as RFC 6121 §2.1.6 has it
-// for roster pushes.
+// that requested the blocklist (XEP-0191 §3.3–3.5), from the user's bare JID
+// as RFC 6121 §2.1.6 has it for roster pushes.
 func (h *Handler) push(ctx context.Context, user jid.JID, name string, items []jid.JID) {
 	resources, err := h.sessions.Resources(ctx, user)
 	if err != nil {
@@ -299,6 +308,9 @@ func (h *Handler) push(ctx context.Context, user jid.JID, name string, items []j
 		return
 	}
 	for _, r := range resources {
+		if !r.BlocklistRequested {
+			continue
+		}
 		iq := stanza.IQ{ID: rand.Text(), Type: stanza.SetIQ, From: user, To: r.JID}
 		if err := h.router.Route(ctx, r.JID, iq.Wrap(command(name, items))); err != nil {
 			h.logger.WarnContext(ctx, "blocking: push failed",

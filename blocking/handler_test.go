@@ -51,7 +51,7 @@ func newEnv(t *testing.T, store blocking.Store, router host.Router, opts ...bloc
 		router = e.router
 	}
 	for _, r := range []jid.JID{balcony, chamber, orchard} {
-		e.sessions.Add(host.Resource{JID: r, MIXCapable: true, Available: true})
+		e.sessions.Add(host.Resource{JID: r, MIXCapable: true, Available: true, BlocklistRequested: true})
 	}
 	_, err := e.store.Block(context.Background(), juliet, romeo)
 	require.NoError(t, err)
@@ -223,6 +223,27 @@ func TestHandlerCommands(t *testing.T) {
 	}
 }
 
+// Pushes go only to the resources that requested the blocklist (XEP-0191
+// §3.3–3.5); a blocklist get is that request.
+func TestHandlerPushesOnlyToRequesters(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	for _, r := range []jid.JID{balcony, chamber} {
+		e.sessions.Add(host.Resource{JID: r, MIXCapable: true, Available: true})
+	}
+	block := `<iq type="set" id="b%d" from="juliet@capulet.lit/chamber"><block xmlns="urn:xmpp:blocking"><item jid="%s"/></block></iq>`
+	e.do(t, fmt.Sprintf(block, 1, "iago@shakespeare.lit"))
+	require.Empty(t, e.pushes(), "pushes before any resource requested the blocklist")
+
+	e.do(t, `<iq type="get" id="g1" from="juliet@capulet.lit/balcony"><blocklist xmlns="urn:xmpp:blocking"/></iq>`)
+	r, ok := e.sessions.Resource(balcony)
+	require.True(t, ok)
+	require.True(t, r.BlocklistRequested, "the get is recorded on the session")
+	e.do(t, fmt.Sprintf(block, 2, "tybalt@capulet.lit"))
+	require.Equal(t, []string{
+		`juliet@capulet.lit/balcony <iq type="set" to="juliet@capulet.lit/balcony" from="juliet@capulet.lit" id="PUSH"><block xmlns="urn:xmpp:blocking"><item jid="tybalt@capulet.lit"></item></block></iq>`,
+	}, e.pushes(), "only the resource that requested the blocklist gets the push, not the requester of the block")
+}
+
 func TestHandlerRefuses(t *testing.T) {
 	const from = `from='juliet@capulet.lit/balcony' `
 	cases := []struct {
@@ -331,7 +352,7 @@ func TestNewHandlerNeedsDependencies(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		store    blocking.Store
-		sessions host.Sessions
+		sessions blocking.Sessions
 		router   host.Router
 	}{
 		{"store", nil, sessions, router},
@@ -339,7 +360,7 @@ func TestNewHandlerNeedsDependencies(t *testing.T) {
 		{"router", store, sessions, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.PanicsWithValue(t, "blocking: NewHandler needs a Store, a host.Sessions and a host.Router", func() {
+			require.PanicsWithValue(t, "blocking: NewHandler needs a Store, a Sessions and a host.Router", func() {
 				blocking.NewHandler(tc.store, tc.sessions, tc.router)
 			})
 		})

@@ -121,6 +121,12 @@ func (n *Node) SetAnnotate(ctx context.Context, session jid.JID, annotate bool) 
 	return n.update(ctx, session, func(r *host.Resource) { r.Annotate, r.Interested = annotate, true })
 }
 
+// SetBlocklistRequested implements host.FlagSetter: it sets
+// BlocklistRequested.
+func (n *Node) SetBlocklistRequested(ctx context.Context, session jid.JID) error {
+	return n.update(ctx, session, func(r *host.Resource) { r.BlocklistRequested = true })
+}
+
 // SetPresence records a session's broadcast presence: available with the
 // given priority, or unavailable.
 func (n *Node) SetPresence(ctx context.Context, session jid.JID, available bool, priority int8) error {

@@ -93,6 +93,11 @@ func (m *MemSessions) SetAnnotate(_ context.Context, session jid.JID, annotate b
 	return m.update(session, func(r *Resource) { r.Annotate, r.Interested = annotate, true })
 }
 
+// SetBlocklistRequested implements FlagSetter: it sets BlocklistRequested.
+func (m *MemSessions) SetBlocklistRequested(_ context.Context, session jid.JID) error {
+	return m.update(session, func(r *Resource) { r.BlocklistRequested = true })
+}
+
 // SetPresence records a session's broadcast presence: available with the
 // given priority, or unavailable.
 func (m *MemSessions) SetPresence(session jid.JID, available bool, priority int8) error {

@@ -21,6 +21,12 @@ type Resource struct {
 	// kind that receives roster pushes. FlagSetter.SetAnnotate, which
 	// mixpam calls for every roster get, sets it.
 	Interested bool
+	// BlocklistRequested reports that the session has requested the
+	// blocklist since it bound (XEP-0191 §3.2): the only kind that
+	// receives blocklist pushes (§3.3–3.5).
+	// FlagSetter.SetBlocklistRequested, which mixpam calls for every
+	// blocklist get, sets it.
+	BlocklistRequested bool
 	// Available reports that the session has sent initial available presence
 	// (RFC 6121 §4.2) and not unavailable presence since.
 	Available bool
@@ -55,13 +61,16 @@ type ResourceAppender interface {
 }
 
 // FlagSetter records the per-session facts that mixpam's handlers learn: MIX
-// capability (from disco or caps) and the roster request. SetAnnotate is
-// called for every roster get the session makes: it records whether the get
-// asked for annotations, and sets Interested. Setting a flag for a session
-// that is not online returns ErrNoSession.
+// capability (from disco or caps), the roster request and the blocklist
+// request. SetAnnotate is called for every roster get the session makes: it
+// records whether the get asked for annotations, and sets Interested.
+// SetBlocklistRequested is called for every blocklist get: it sets
+// BlocklistRequested. Setting a flag for a session that is not online
+// returns ErrNoSession.
 type FlagSetter interface {
 	SetMIXCapable(ctx context.Context, session jid.JID, capable bool) error
 	SetAnnotate(ctx context.Context, session jid.JID, annotate bool) error
+	SetBlocklistRequested(ctx context.Context, session jid.JID) error
 }
 
 // ErrNoSession is returned for a full JID that has no online session.

@@ -20,7 +20,7 @@
 // roster: a join result stores the channel with subscription "from", or
 // "none" when the user chose the XEP-0404 Presence preference 'not share',
 // and the participant id from the result's id attribute; a leave result
-// removes it; each change is pushed to every online resource (annotated
+// removes it; each change is pushed to every interested resource (annotated
 // per §2.10 where asked). The client then gets the channel's <join/> or
 // <leave/> wrapped in client-join or client-leave, or the channel's error
 // as the channel sent it. Last, JoinConfig.Presence (a *presence.Handler)

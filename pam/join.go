@@ -83,7 +83,7 @@ type JoinConfig struct {
 // for the channel's answer through the Exchanger (which ignores any answer
 // not from exactly the channel, to exactly the user's bare JID, with that
 // id); on a result, and only then, adds or removes the roster item through
-// the ChannelRoster, which pushes the change to every online resource;
+// the ChannelRoster, which pushes the change to every interested resource (RFC 6121 §2.1.6);
 // answers the client from the user's bare JID with the same id, wrapping
 // the channel's answer verbatim; and finally, after a recorded join or
 // leave, tells the ChannelPresence, if any.

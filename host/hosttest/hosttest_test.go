@@ -150,6 +150,10 @@ func (f userWideFlags) SetAnnotate(ctx context.Context, session jid.JID, annotat
 	return f.each(ctx, session, func(s jid.JID) error { return f.m.SetAnnotate(ctx, s, annotate) })
 }
 
+func (f userWideFlags) SetBlocklistRequested(ctx context.Context, session jid.JID) error {
+	return f.each(ctx, session, func(s jid.JID) error { return f.m.SetBlocklistRequested(ctx, s) })
+}
+
 func (f userWideFlags) each(ctx context.Context, session jid.JID, set func(jid.JID) error) error {
 	rs, _ := f.m.Resources(ctx, session.Bare())
 	if len(rs) == 0 {
@@ -176,6 +180,11 @@ func (f lenientFlags) SetAnnotate(ctx context.Context, session jid.JID, annotate
 	return nil
 }
 
+func (f lenientFlags) SetBlocklistRequested(ctx context.Context, session jid.JID) error {
+	f.m.SetBlocklistRequested(ctx, session) //nolint:errcheck // the defect under test
+	return nil
+}
+
 // uninterestedFlags sets Annotate without Interested, as a registry written
 // before RFC 6121 §2.1.6 interested resources would.
 type uninterestedFlags struct{ m *host.MemSessions }
@@ -192,6 +201,10 @@ func (f uninterestedFlags) SetAnnotate(ctx context.Context, session jid.JID, ann
 	r.Annotate = annotate
 	f.m.Add(r)
 	return nil
+}
+
+func (f uninterestedFlags) SetBlocklistRequested(ctx context.Context, session jid.JID) error {
+	return f.m.SetBlocklistRequested(ctx, session)
 }
 
 // TestKitFailsOnBrokenRouters runs the router kit against deliberately

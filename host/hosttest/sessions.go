@@ -207,6 +207,11 @@ func testFlagsPerSession(t kit.T, h SessionsHarness) {
 		kit.Equal(t, tc.annotate, r.Annotate, "Annotate of %s after %s", hag66Laptop, tc.op)
 		checkOthers(tc.op)
 	}
+	kit.NoError(t, h.Flags.SetBlocklistRequested(ctx, hag66Laptop), "SetBlocklistRequested(%s)", hag66Laptop)
+	r := resource(t, h, hag66Laptop)
+	kit.True(t, r.BlocklistRequested, "BlocklistRequested of %s after SetBlocklistRequested", hag66Laptop)
+	kit.False(t, r.MIXCapable || r.Annotate, "MIXCapable or Annotate of %s changed by SetBlocklistRequested", hag66Laptop)
+	checkOthers("SetBlocklistRequested")
 }
 
 func testFlagsUnknownSession(t kit.T, h SessionsHarness) {
@@ -220,6 +225,7 @@ func testFlagsUnknownSession(t kit.T, h SessionsHarness) {
 		}{
 			{"SetMIXCapable", h.Flags.SetMIXCapable(ctx, s, true)},
 			{"SetAnnotate", h.Flags.SetAnnotate(ctx, s, true)},
+			{"SetBlocklistRequested", h.Flags.SetBlocklistRequested(ctx, s)},
 		} {
 			if !errors.Is(op.err, host.ErrNoSession) {
 				t.Fatalf("%s(%s) of a session that is not online: got error %v, want host.ErrNoSession (errors.Is)", op.name, s, op.err)

@@ -92,6 +92,11 @@ func TestBlocking(t *testing.T) {
 	require.Equal(t, "result", join(t, alice, "j1", coven).Type)
 	require.Equal(t, "result", join(t, bob, "j2", coven).Type)
 
+	// alice's client fetches the blocklist, as clients that support
+	// blocking do: from then on it gets the pushes (XEP-0191 §3.2).
+	alice.Send(t, `<iq type="get" id="bl"><blocklist xmlns="urn:xmpp:blocking"/></iq>`)
+	require.Equal(t, "result", alice.Expect(t, "blocklist", testclient.ByID("bl")).Type)
+
 	// Blocking the channel blocks its participants' traffic (XEP-0405
 	// §2.12).
 	alice.Send(t, `<iq type="set" id="b1"><block xmlns="urn:xmpp:blocking"><item jid="`+coven+`"/></block></iq>`)
