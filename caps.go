@@ -94,16 +94,19 @@ func (d *Dispatcher) resolve(ctx context.Context, full jid.JID, st *capsState) {
 		c := st.caps
 		st.unlock()
 		capable, err := d.cfg.Resolver.MIXCapable(ctx, full, c)
-		if err == nil {
+		st.lock()
+		if st.caps != c && !st.gone {
+			// The client advertised other caps meanwhile: this verdict
+			// is stale, and recording it would let channel traffic reach
+			// (or miss) a client by caps it no longer has.
+			st.unlock()
+			continue
+		}
+		if err == nil && !st.gone {
 			err = d.cfg.Flags.SetMIXCapable(ctx, full, capable)
 		}
 		if err != nil {
 			d.log.DebugContext(ctx, "mixpam: MIX capability unknown", "client", full.String(), "err", err)
-		}
-		st.lock()
-		if st.caps != c && !st.gone {
-			st.unlock()
-			continue
 		}
 		st.busy = false
 		if err == nil && capable && !st.gone && st.latest != nil {

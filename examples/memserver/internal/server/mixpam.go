@@ -179,27 +179,35 @@ func (s *Server) clientCaps(sess *session, p packet.Packet) {
 	sess.mu.Lock()
 	same := sess.capsSeen && sess.caps == c
 	sess.caps, sess.capsSeen = c, true
-	start := !same && !sess.capsBusy
-	if start {
-		sess.capsBusy = true
-	}
-	sess.mu.Unlock()
-	if !start {
+	if same {
+		sess.mu.Unlock()
 		return
 	}
 	if capable, ok := s.mp.resolver.Cached(c); ok {
 		// Known caps take effect at once, before the client's next
-		// stanza: channel traffic reaches it right after this presence,
-		// which goes on to the channels with the capability set.
-		if err := s.sessions.SetMIXCapable(sess.ctx, sess.jid, capable); err != nil {
-			s.log.Debug("MIX capability not recorded", "client", sess.jid.String(), "err", err)
-		}
-		sess.mu.Lock()
-		sess.capsBusy = false
+		// stanza, even while a lookup of earlier caps runs (that lookup
+		// sees the caps changed and does not apply its verdict): channel
+		// traffic reaches the client right after this presence, which
+		// goes on to the channels with the capability set.
+		s.setMIXCapable(sess, capable)
 		sess.mu.Unlock()
 		return
 	}
-	s.goConn(func() { s.resolveCaps(sess) })
+	start := !sess.capsBusy
+	sess.capsBusy = true
+	sess.mu.Unlock()
+	if start {
+		s.goConn(func() { s.resolveCaps(sess) })
+	}
+}
+
+// setMIXCapable records the session's MIX capability; sess.mu must be held,
+// so that a verdict is recorded only for the caps the session advertises
+// at that moment.
+func (s *Server) setMIXCapable(sess *session, capable bool) {
+	if err := s.sessions.SetMIXCapable(sess.ctx, sess.jid, capable); err != nil {
+		s.log.Debug("MIX capability not recorded", "client", sess.jid.String(), "err", err)
+	}
 }
 
 // resolveCaps resolves the session's caps until they stop changing, one
@@ -226,16 +234,26 @@ func (s *Server) resolveCaps(sess *session) {
 	}
 }
 
-// resolveCapsOnce sets the session's MIX capability for caps c and, if it
-// is MIX capable, resends its current presence to its channels.
+// resolveCapsOnce finds out the MIX capability for caps c and, if the
+// session still advertises c, records it and, if it is MIX capable, resends
+// the session's current presence to its channels.
 func (s *Server) resolveCapsOnce(sess *session, c disco.Caps) {
 	ctx, cancel := context.WithTimeout(sess.ctx, handlerTimeout)
 	defer cancel()
-	if err := s.mp.resolver.Update(ctx, s.sessions, sess.jid, c); err != nil {
+	capable, err := s.mp.resolver.MIXCapable(ctx, sess.jid, c)
+	if err != nil {
 		s.log.Debug("MIX capability unknown", "client", sess.jid.String(), "err", err)
 		return
 	}
-	if r, ok := s.sessions.Resource(sess.jid); !ok || !r.MIXCapable {
+	sess.mu.Lock()
+	current := sess.caps == c
+	if current {
+		s.setMIXCapable(sess, capable)
+	}
+	sess.mu.Unlock()
+	if !current || !capable {
+		// A verdict for caps the client no longer advertises is stale:
+		// resolveCaps goes on with the current ones.
 		return
 	}
 	sess.chanMu.Lock()
