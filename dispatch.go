@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -67,7 +68,8 @@ type Config struct {
 type Dispatcher struct {
 	cfg      Config
 	reply    host.ReplyFunc
-	iq       map[xml.Name]host.IQHandler
+	iq       map[iqRoute]host.IQHandler
+	payloads map[xml.Name]bool // the payload names of iq, of any type
 	features []string
 	log      *slog.Logger
 
@@ -86,11 +88,12 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 		return nil, errors.New("mixpam: Config needs both Resolver and Flags, or neither")
 	}
 	d := &Dispatcher{
-		cfg:   cfg,
-		reply: host.RouteReplies(cfg.Router),
-		iq:    make(map[xml.Name]host.IQHandler),
-		log:   cfg.Logger,
-		caps:  make(map[string]*capsState),
+		cfg:      cfg,
+		reply:    host.RouteReplies(cfg.Router),
+		iq:       make(map[iqRoute]host.IQHandler),
+		payloads: make(map[xml.Name]bool),
+		log:      cfg.Logger,
+		caps:     make(map[string]*capsState),
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -119,15 +122,34 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range append(slices.Clone(cfg.IQ), IQ{Handler: a, Routes: disco.IQRoutes()}) {
+	// Duplicates are found by registration, not by comparing handlers:
+	// handlers of func types (host.IQHandlerFunc) are not comparable.
+	owner := make(map[iqRoute]int)
+	for i, r := range append(slices.Clone(cfg.IQ), IQ{Handler: a, Routes: disco.IQRoutes()}) {
+		if r.Handler == nil {
+			return nil, fmt.Errorf("mixpam: Config.IQ[%d] has no Handler", i)
+		}
 		for _, route := range r.Routes {
-			if _, dup := d.iq[route.Name]; dup && d.iq[route.Name] != r.Handler {
-				return nil, fmt.Errorf("mixpam: two handlers for {%s}%s", route.Name.Space, route.Name.Local)
+			if route.Type != stanza.GetIQ && route.Type != stanza.SetIQ {
+				return nil, fmt.Errorf("mixpam: route {%s}%s of type %q: requests are of type get or set", route.Name.Space, route.Name.Local, route.Type)
 			}
-			d.iq[route.Name] = r.Handler
+			k := iqRoute{route.Type, route.Name}
+			if j, dup := owner[k]; dup && j != i {
+				return nil, fmt.Errorf("mixpam: two handlers for IQ %s {%s}%s", route.Type, route.Name.Space, route.Name.Local)
+			}
+			owner[k] = i
+			d.iq[k] = r.Handler
+			d.payloads[route.Name] = true
 		}
 	}
 	return d, nil
+}
+
+// iqRoute is the key of the routing table: an IQ request's type and its
+// payload's name.
+type iqRoute struct {
+	typ  stanza.IQType
+	name xml.Name
 }
 
 func isNilFanOut(v any) bool {
@@ -212,11 +234,26 @@ func (d *Dispatcher) dispatchIQ(ctx context.Context, iq stanza.IQ, r xml.TokenRe
 	if iq.From.String() == "" {
 		return fmt.Errorf("mixpam: IQ without from: %w", host.ErrNoSender)
 	}
+	if iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
+		// RFC 6120 §8.2.3: an IQ is get, set, result or error.
+		if err := xmlstream.Skip(r); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		return d.reply(ctx, iq.From, rawstanza.AppendIQError(nil, iq, stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest, Text: map[string]string{"": "an IQ is of type get, set, result or error (RFC 6120 §8.2.3)"}}))
+	}
 	payload, name, err := peekPayload(r)
 	if err != nil {
 		return d.reply(ctx, iq.From, rawstanza.AppendIQError(nil, iq, stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest}))
 	}
-	h, ok := d.iq[name]
+	h, ok := d.iq[iqRoute{iq.Type, name}]
+	if !ok && d.payloads[name] {
+		// A payload mixpam serves, in an IQ of a type it is not sent in
+		// (a set of a blocklist, a get of a block command).
+		if err := xmlstream.Skip(payload); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		return d.reply(ctx, iq.From, rawstanza.AppendIQError(nil, iq, stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest, Text: map[string]string{"": "{" + name.Space + "}" + name.Local + " is not requested with an IQ of type " + string(iq.Type)}}))
+	}
 	if !ok {
 		h = d.cfg.Fallback
 	}
@@ -244,7 +281,12 @@ func peekPayload(r xml.TokenReader) (xml.TokenReader, xml.Name, error) {
 	}
 }
 
-// Disconnected tells the handlers that the session full ended.
+// Disconnected tells the handlers that the session full ended. The
+// Dispatcher knows sessions by full JID only: when a new session takes over
+// the resource of an old one (RFC 6120 §7.7.2.2, conflict), call
+// Disconnected for the old session before dispatching any stanza of the new
+// one, or the new session's state (its caps, its presence in its channels)
+// is ended with the old one's.
 func (d *Dispatcher) Disconnected(ctx context.Context, full jid.JID) error {
 	d.mu.Lock()
 	st := d.caps[full.String()]

@@ -1,11 +1,14 @@
 package mixpam_test
 
 import (
+	"context"
+	"encoding/xml"
 	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam"
 	"github.com/mixpam/mixpam/host"
@@ -52,6 +55,18 @@ func TestDispatch(t *testing.T) {
 		stanza: `<iq type="get" id="i1" from="` + laptop + `"><ping xmlns="urn:xmpp:ping"/></iq>`,
 		answer: `<iq type="error" id="i1" from="alice@example.org" to="` + laptop + `"><error type="cancel"><service-unavailable`,
 	}, {
+		name:   "IQ of no valid type",
+		stanza: `<iq type="foo" id="i1" from="` + laptop + `"><query xmlns="jabber:iq:roster"/></iq>`,
+		answer: `<iq type="error" id="i1" from="alice@example.org" to="` + laptop + `"><error type="modify"><bad-request`,
+	}, {
+		name:   "IQ of empty type",
+		stanza: `<iq id="i1" from="` + laptop + `"><query xmlns="jabber:iq:roster"/></iq>`,
+		answer: `<iq type="error" id="i1" from="alice@example.org" to="` + laptop + `"><error type="modify"><bad-request`,
+	}, {
+		name:   "served payload in the wrong type",
+		stanza: `<iq type="set" id="i1" from="` + laptop + `"><blocklist xmlns="urn:xmpp:blocking"/></iq>`,
+		answer: `<iq type="error" id="i1" from="alice@example.org" to="` + laptop + `"><error type="modify"><bad-request`,
+	}, {
 		name:   "roster get",
 		stanza: `<iq type="get" id="r1" from="` + laptop + `" to="alice@example.org"><query xmlns="jabber:iq:roster"/></iq>`,
 		answer: `<iq type="result" id="r1" from="alice@example.org" to="` + laptop + `">`,
@@ -86,15 +101,35 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
-func TestNewDispatcherRefusesTwoHandlersForOnePayload(t *testing.T) {
+func TestNewDispatcherRoutes(t *testing.T) {
 	w := make(wire, 1)
 	rosterH := roster.NewHandler(roster.NewMemStore(), host.NewMemSessions(), w)
-	_, err := mixpam.NewDispatcher(mixpam.Config{Router: w, IQ: []mixpam.IQ{
-		{Handler: rosterH, Routes: roster.IQRoutes()},
-		{Handler: host.IQHandlerFunc(nil), Routes: roster.IQRoutes()},
-	}})
-	require.ErrorContains(t, err, "two handlers for {jabber:iq:roster}query")
-	_, err = mixpam.NewDispatcher(mixpam.Config{})
+	x := xml.Name{Space: "urn:example:x", Local: "x"}
+	get, set := host.IQRoute{Type: stanza.GetIQ, Name: x}, host.IQRoute{Type: stanza.SetIQ, Name: x}
+	f := host.IQHandlerFunc(func(context.Context, stanza.IQ, xml.TokenReader, host.ReplyFunc) error { return host.ErrNotHandled })
+	for _, tc := range []struct {
+		name string
+		iq   []mixpam.IQ
+		err  string // "" for none
+	}{
+		{"two handlers for one payload", []mixpam.IQ{{Handler: rosterH, Routes: roster.IQRoutes()}, {Handler: f, Routes: roster.IQRoutes()}}, "two handlers for IQ get {jabber:iq:roster}query"},
+		// Func handlers are not comparable: no panic.
+		{"func handler for two types", []mixpam.IQ{{Handler: f, Routes: []host.IQRoute{get, set}}}, ""},
+		{"one handler per type", []mixpam.IQ{{Handler: f, Routes: []host.IQRoute{get}}, {Handler: f, Routes: []host.IQRoute{set}}}, ""},
+		{"same func twice for one route", []mixpam.IQ{{Handler: f, Routes: []host.IQRoute{get}}, {Handler: f, Routes: []host.IQRoute{get}}}, "two handlers for IQ get {urn:example:x}x"},
+		{"route for answers", []mixpam.IQ{{Handler: f, Routes: []host.IQRoute{{Type: stanza.ResultIQ, Name: x}}}}, "requests are of type get or set"},
+		{"no handler", []mixpam.IQ{{Routes: []host.IQRoute{get}}}, "Config.IQ[0] has no Handler"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := mixpam.NewDispatcher(mixpam.Config{Router: w, IQ: tc.iq})
+			if tc.err == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, tc.err)
+			}
+		})
+	}
+	_, err := mixpam.NewDispatcher(mixpam.Config{})
 	require.Error(t, err)
 }
 

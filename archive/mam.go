@@ -171,10 +171,16 @@ func (h *MAMHandler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenR
 	if iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
 		return nil
 	}
-	if iq.From.Resourcepart() == "" {
+	if iq.From.String() == "" {
 		return errNoSender
 	}
 	a := mamAnswer{h: h, iq: iq, owner: iq.From.Bare(), reply: reply}
+	if iq.From.Resourcepart() == "" {
+		// A server or a bare JID (from another server) is not a session
+		// of the archive's owner (XEP-0313 §4: a user queries its own
+		// archive); it gets an answer all the same (RFC 6120 §8.2.3).
+		return a.error(ctx, mamError(stanza.Auth, stanza.Forbidden, "only a session of the owner may query an archive"))
+	}
 	if iq.To.String() != "" && !iq.To.Equal(a.owner) {
 		return a.error(ctx, mamError(stanza.Auth, stanza.Forbidden, "only the owner may query an archive"))
 	}

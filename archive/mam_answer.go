@@ -206,7 +206,14 @@ func isNameEnd(c byte) bool {
 // appendIQ appends the start tag of an IQ answer from the archive's address
 // to the requester, with the request's id.
 func (a mamAnswer) appendIQ(dst []byte, typ stanza.IQType) []byte {
-	dst = rawstanza.AppendIQStart(dst, typ, a.iq.ID, a.owner, a.iq.From)
+	// The answer comes from the entity the query was addressed to, so
+	// that a client matching answers on the request's to finds it; the
+	// owner's archive when it had no to.
+	from := a.iq.To
+	if from.String() == "" {
+		from = a.owner
+	}
+	dst = rawstanza.AppendIQStart(dst, typ, a.iq.ID, from, a.iq.From)
 	return append(dst, '>')
 }
 

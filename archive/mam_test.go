@@ -320,7 +320,9 @@ func (e *mamEnv) serveRaw(payload string) mamAnswers {
 	e.router.Reset()
 	d := xml.NewDecoder(strings.NewReader(payload))
 	require.NoError(e.t, e.handler.HandleIQ(context.Background(), stanza.IQ{ID: "q1", Type: stanza.SetIQ, From: mamRequester}, d))
-	return parseMAMAnswers(e.t, e.router.Deliveries())
+	a := parseMAMAnswers(e.t, e.router.Deliveries())
+	require.Equal(e.t, mamOwner.String(), a.IQ.From, "the answer to a query without to comes from the owner's bare JID")
+	return a
 }
 
 func TestMAMIgnoresUnknownExtensions(t *testing.T) {
@@ -376,12 +378,32 @@ func TestMAMIgnoresAnswers(t *testing.T) {
 
 func TestMAMNeedsTheRequester(t *testing.T) {
 	e := newMAMEnv(t, MAMConfig{})
-	for _, from := range []jid.JID{{}, mamOwner} {
-		iq := stanza.IQ{ID: "q1", Type: stanza.SetIQ, From: from}
-		err := e.handler.HandleIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(`<query xmlns="urn:xmpp:mam:2"/>`)))
-		require.ErrorIs(t, err, host.ErrNoSender)
-	}
+	iq := stanza.IQ{ID: "q1", Type: stanza.SetIQ}
+	err := e.handler.HandleIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(`<query xmlns="urn:xmpp:mam:2"/>`)))
+	require.ErrorIs(t, err, host.ErrNoSender)
 	require.Empty(t, e.router.Deliveries())
+}
+
+// A query from a bare JID or a server (another server's, say) is not from
+// a session of the owner: it is answered forbidden (RFC 6120 §8.2.3: every
+// request gets an answer), from the JID it was addressed to.
+func TestMAMFromNoSession(t *testing.T) {
+	e := newMAMEnv(t, MAMConfig{})
+	e.fill(2)
+	for _, from := range []string{"juliet@capulet.example", "romeo@montague.example", "montague.example", "montague.example/res"} {
+		t.Run(from, func(t *testing.T) {
+			e.router.Reset()
+			iq := stanza.IQ{ID: "q1", Type: stanza.SetIQ, From: jid.MustParse(from), To: mamOwner}
+			require.NoError(t, e.handler.HandleIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(`<query xmlns="urn:xmpp:mam:2"/>`))))
+			ds := e.router.Deliveries()
+			require.Len(t, ds, 1, "one answer, no results")
+			s := string(ds[0].Stanza)
+			require.Contains(t, s, `type="error"`)
+			require.Contains(t, s, `<forbidden xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">`)
+			require.Contains(t, s, `from="`+mamOwner.String()+`"`)
+			require.Equal(t, from, ds[0].To.String())
+		})
+	}
 }
 
 // mamBrokenRouter fails every delivery.

@@ -40,7 +40,10 @@ func (m *MemSessions) Add(r Resource) {
 }
 
 // Remove unregisters the session with the given full JID and reports whether
-// it was online.
+// it was online. Sessions are known by full JID only: when a new session
+// took over an old one's resource (Add with the same JID replaces the
+// entry), the old session's teardown must not call Remove, or it removes
+// the new one.
 func (m *MemSessions) Remove(session jid.JID) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -5,10 +5,12 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
 
+	"mellium.im/xmlstream"
 	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/stanza"
 
@@ -227,8 +229,17 @@ func (h *JoinHandler) serve(ctx context.Context, iq stanza.IQ, payload xml.Token
 	if iq.Type == stanza.ResultIQ || iq.Type == stanza.ErrorIQ {
 		return nil
 	}
-	if iq.From.Localpart() == "" || iq.From.Resourcepart() == "" {
+	if iq.From.String() == "" {
 		return errNoSender
+	}
+	if iq.From.Localpart() == "" || iq.From.Resourcepart() == "" {
+		// A server or a bare JID (from another server) is not a client
+		// session; it gets an answer all the same (RFC 6120 §8.2.3).
+		if err := xmlstream.Skip(payload); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		se := joinError(stanza.Auth, stanza.Forbidden, "client-join and client-leave come from a client of the account (XEP-0405 §2.3, §2.6)")
+		return reply(ctx, iq.From, joinAppendError(nil, iq.ID, iq.To, iq.From, se))
 	}
 	req, err := parseJoinRequest(iq, payload)
 	if err == nil {

@@ -68,13 +68,29 @@ func TestJoinAddressing(t *testing.T) {
 }
 
 func TestJoinNeedsFullJIDSender(t *testing.T) {
-	for _, from := range []jid.JID{{}, testUser, jid.MustParse("shakespeare.example/res")} {
+	e := newJoinEnv(t, JoinConfig{}, nil)
+	err := e.h.HandleIQ(context.Background(), stanza.IQ{Type: stanza.SetIQ, ID: "a1"},
+		xml.NewDecoder(strings.NewReader(testClientJoin)))
+	require.ErrorIs(t, err, host.ErrNoSender)
+	require.Empty(t, e.rec.Deliveries())
+
+	// A bare JID or a server is not a client session: answered forbidden
+	// (RFC 6120 §8.2.3), from the JID addressed, and nothing is joined.
+	for _, from := range []jid.JID{testUser, jid.MustParse("shakespeare.example/res"), jid.MustParse("montague.example")} {
 		t.Run(from.String(), func(t *testing.T) {
 			e := newJoinEnv(t, JoinConfig{}, nil)
-			err := e.h.HandleIQ(context.Background(), stanza.IQ{Type: stanza.SetIQ, From: from, ID: "a1"},
-				xml.NewDecoder(strings.NewReader(testClientJoin)))
-			require.ErrorIs(t, err, host.ErrNoSender)
-			require.Empty(t, e.rec.Deliveries())
+			to := testUser.Bare()
+			require.NoError(t, e.h.HandleIQ(context.Background(), stanza.IQ{Type: stanza.SetIQ, From: from, To: to, ID: "a1"},
+				xml.NewDecoder(strings.NewReader(testClientJoin))))
+			ds := e.rec.Deliveries()
+			require.Len(t, ds, 1, "only the error is sent")
+			s := string(ds[0].Stanza)
+			require.Contains(t, s, `type="error"`)
+			require.Contains(t, s, `<forbidden xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">`)
+			require.Contains(t, s, `from="`+to.String()+`"`)
+			require.Equal(t, from.String(), ds[0].To.String())
+			items, _ := e.items()
+			require.Empty(t, items)
 		})
 	}
 }

@@ -130,6 +130,11 @@ func (h *Handler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenRead
 	}
 	user := iq.From.Bare()
 	answer := stanza.IQ{ID: iq.ID, From: user, To: iq.From}
+	if iq.To.String() != "" {
+		// From the entity the request was addressed to, so that a client
+		// matching answers on the request's to finds it.
+		answer.From = iq.To
+	}
 	if iq.To.String() != "" && !iq.To.Bare().Equal(user) {
 		return h.refuse(ctx, answer, reply, stanzaError(stanza.Auth, stanza.Forbidden,
 			"only the account's own resources may read or change its roster (RFC 6121 §2.1.5)"))

@@ -232,6 +232,11 @@ func TestRefusals(t *testing.T) {
 			require.Equal(t, "error", got[0].Type)
 			require.Equal(t, "bad-1", got[0].ID)
 			require.Equal(t, balcony.String(), got[0].To)
+			from := juliet.String()
+			if tc.to != "" {
+				from = tc.to
+			}
+			require.Equal(t, from, got[0].From, "the error comes from the JID addressed")
 			require.Equal(t, tc.want, got[0].condition())
 
 			after, afterVer, err := f.store.Items(ctx, juliet)
