@@ -88,8 +88,9 @@ func TestDispatch(t *testing.T) {
 
 func TestNewDispatcherRefusesTwoHandlersForOnePayload(t *testing.T) {
 	w := make(wire, 1)
-	rosterH := roster.NewHandler(roster.NewMemStore(), host.NewMemSessions(), w)
-	_, err := mixpam.NewDispatcher(mixpam.Config{Router: w, IQ: []mixpam.IQ{
+	rosterH, err := roster.NewHandler(roster.HandlerConfig{Store: roster.NewMemStore(), Sessions: host.NewMemSessions(), Router: w})
+	require.NoError(t, err)
+	_, err = mixpam.NewDispatcher(mixpam.Config{Router: w, IQ: []mixpam.IQ{
 		{Handler: rosterH, Routes: roster.IQRoutes()},
 		{Handler: host.IQHandlerFunc(nil), Routes: roster.IQRoutes()},
 	}})

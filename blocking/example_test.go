@@ -31,7 +31,11 @@ func ExampleFilter_Blocked() {
 	_, _ = store.Block(ctx, user,
 		jid.MustParse("123456#coven@mix.shakespeare.example"),
 		jid.MustParse("spam@mix.shakespeare.example"))
-	filter := blocking.NewFilter(blocking.StoreChecker(store))
+	filter, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(store)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	for _, p := range []blocking.Peer{
 		{JID: jid.MustParse("coven@mix.shakespeare.example/123456"), Groupchat: true},
@@ -61,7 +65,11 @@ func ExampleNewFilter() {
 		// The host's own matching; here, Hecate blocks one channel.
 		return peer.Bare().String() == "coven@mix.shakespeare.example", nil
 	}
-	filter := blocking.NewFilter(blocking.CheckerFunc(hostCheck), blocking.MatchRealJID())
+	filter, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.CheckerFunc(hostCheck), MatchRealJID: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	user := jid.MustParse("hecate@shakespeare.example")
 	participant := jid.MustParse("123456#coven@mix.shakespeare.example/UUID-a1j")
@@ -113,7 +121,11 @@ func ExampleHandler_HandleIQ() {
 	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/chamber")})
 	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/balcony")})
 	router := hosttest.NewRecorder(nil)
-	h := blocking.NewHandler(blocking.NewMemStore(), sessions, router)
+	h, err := blocking.NewHandler(blocking.HandlerConfig{Store: blocking.NewMemStore(), Sessions: sessions, Router: router})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	// The host decodes the IQ and stamps its from.
 	d := xml.NewDecoder(strings.NewReader(`<iq type='set' id='block1'>
@@ -162,7 +174,11 @@ func ExampleBlockedError() {
 func ExampleHandle() {
 	sessions := host.NewMemSessions()
 	router := hosttest.NewRecorder(nil) // the host's router, with a send queue
-	h := blocking.NewHandler(blocking.NewMemStore(), sessions, router)
+	h, err := blocking.NewHandler(blocking.HandlerConfig{Store: blocking.NewMemStore(), Sessions: sessions, Router: router})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	ctx := context.Background() // the session's context
 	bound := jid.MustParse("juliet@capulet.com/balcony")

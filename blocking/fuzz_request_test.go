@@ -55,7 +55,8 @@ func FuzzParseRequest(f *testing.F) {
 		sessions := host.NewMemSessions()
 		sessions.Add(host.Resource{JID: session})
 		router := hosttest.NewRecorder(nil)
-		h := NewHandler(store, sessions, router)
+		h, err := NewHandler(HandlerConfig{Store: store, Sessions: sessions, Router: router})
+		require.NoError(t, err)
 
 		iq := stanza.IQ{ID: "fuzz", Type: typ, From: session}
 		require.NoError(t, h.HandleIQ(ctx, iq, xml.NewDecoder(bytes.NewReader(payload))))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -18,8 +19,8 @@ import (
 	"github.com/mixpam/mixpam/ns"
 )
 
-// DefaultTimeout bounds the work of one blocking command when no
-// WithTimeout option is given.
+// DefaultTimeout bounds the work of one blocking command when
+// HandlerConfig.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
 // errNoSender reports a request the host handed over without from.
@@ -47,7 +48,7 @@ var errNoSender = fmt.Errorf("blocking: command without from: %w", host.ErrNoSen
 //
 // The presence that XEP-0191 §3.3 and §3.4 ask for on block and unblock is
 // the host's presence engine's job: the Handler tells it of each change
-// through the PresenceUpdater given with WithPresence.
+// through the PresenceUpdater given as HandlerConfig.Presence.
 type Handler struct {
 	store    Store
 	sessions host.Sessions
@@ -59,60 +60,62 @@ type Handler struct {
 	limits   Limits
 }
 
-// HandlerOption configures a Handler.
-type HandlerOption func(*Handler)
-
-// WithLogger makes the handler log to l: refused commands at debug level,
-// failed pushes at warning level, storage failures and commands that ran out
-// of time at error level. A nil l (the default) discards everything.
-func WithLogger(l *slog.Logger) HandlerOption {
-	return func(h *Handler) {
-		if l != nil {
-			h.logger = l
-		}
-	}
+// HandlerConfig configures a Handler. Store, Sessions and Router are
+// required; the other fields may be left zero.
+type HandlerConfig struct {
+	// Store keeps the blocklists. Required.
+	Store Store
+	// Sessions lists the resources pushes go to. Required.
+	Sessions host.Sessions
+	// Router delivers answers and pushes. Required.
+	Router host.Router
+	// Presence, if not nil, is told of every change of a blocklist, so
+	// that presence follows it (XEP-0191 §3.3, §3.4): after the change is
+	// stored and pushed, before the command is answered. Without it no
+	// presence is sent.
+	Presence PresenceUpdater
+	// Limits bound each blocklist; zero fields mean the defaults.
+	Limits Limits
+	// Timeout bounds the work of each command (waiting for the user's
+	// other commands, storage, pushes), so that the client is answered in
+	// bounded time. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// Logger receives refused commands at debug level, failed pushes at
+	// warning level, storage failures and commands that ran out of time at
+	// error level. Nil discards everything.
+	Logger *slog.Logger
 }
 
-// WithTimeout bounds the work of each command (waiting for the user's other
-// commands, storage, pushes) to d, so that the client is answered in bounded
-// time. The default is DefaultTimeout; d <= 0 keeps it.
-func WithTimeout(d time.Duration) HandlerOption {
-	return func(h *Handler) {
-		if d > 0 {
-			h.timeout = d
-		}
-	}
-}
-
-// WithPresence makes the handler tell p of every change of a blocklist, so
-// that presence follows it (XEP-0191 §3.3, §3.4): after the change is
-// stored and pushed, before the command is answered. Without it (or with a
-// nil p) no presence is sent.
-func WithPresence(p PresenceUpdater) HandlerOption {
-	return func(h *Handler) { h.presence = p }
-}
-
-// NewHandler returns a Handler that keeps blocklists in store and delivers
-// answers and pushes through router, pushes to the resources that sessions
-// lists. store, sessions and router are required: NewHandler panics if one
-// is nil.
-func NewHandler(store Store, sessions host.Sessions, router host.Router, opts ...HandlerOption) *Handler {
-	if store == nil || sessions == nil || router == nil {
-		panic("blocking: NewHandler needs a Store, a host.Sessions and a host.Router")
+// NewHandler returns a Handler for c. It returns an error, and no Handler,
+// when a required field of c is missing or Timeout is negative.
+func NewHandler(c HandlerConfig) (*Handler, error) {
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("blocking: HandlerConfig.Store is required")
+	case c.Sessions == nil:
+		return nil, errors.New("blocking: HandlerConfig.Sessions is required")
+	case c.Router == nil:
+		return nil, errors.New("blocking: HandlerConfig.Router is required")
+	case c.Timeout < 0:
+		return nil, errors.New("blocking: HandlerConfig.Timeout must not be negative")
 	}
 	h := &Handler{
-		store:    store,
-		sessions: sessions,
-		router:   router,
-		logger:   slog.New(slog.DiscardHandler),
-		timeout:  DefaultTimeout,
+		store:    c.Store,
+		sessions: c.Sessions,
+		router:   c.Router,
+		presence: c.Presence,
+		logger:   c.Logger,
+		timeout:  c.Timeout,
 		locks:    newUserLocks(),
-		limits:   Limits{}.withDefaults(),
+		limits:   c.Limits.withDefaults(),
 	}
-	for _, o := range opts {
-		o(h)
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
 	}
-	return h
+	if h.timeout == 0 {
+		h.timeout = DefaultTimeout
+	}
+	return h, nil
 }
 
 // HandleIQ handles one blocking command and answers it through the Router:
@@ -139,7 +142,7 @@ func NewHandler(store Store, sessions host.Sessions, router host.Router, opts ..
 //
 // After a block or unblock that changed the blocklist, HandleIQ pushes the
 // change to all the user's online resources (the requester included),
-// reports it to the PresenceUpdater (WithPresence) and only then routes the
+// reports it to the PresenceUpdater (HandlerConfig.Presence) and only then routes the
 // result, so that a client holds the change by the time
 // it learns that its command succeeded. A failed push is logged and does not
 // fail the command, which has taken effect.

@@ -41,7 +41,7 @@ type env struct {
 	handler  *blocking.Handler
 }
 
-func newEnv(t *testing.T, store blocking.Store, router host.Router, opts ...blocking.HandlerOption) env {
+func newEnv(t *testing.T, store blocking.Store, router host.Router, opts ...func(*blocking.HandlerConfig)) env {
 	t.Helper()
 	e := env{store: blocking.NewMemStore(), sessions: host.NewMemSessions(), router: hosttest.NewRecorder(nil)}
 	if store == nil {
@@ -55,8 +55,37 @@ func newEnv(t *testing.T, store blocking.Store, router host.Router, opts ...bloc
 	}
 	_, err := e.store.Block(context.Background(), juliet, romeo)
 	require.NoError(t, err)
-	e.handler = blocking.NewHandler(store, e.sessions, router, opts...)
+	e.handler = newHandler(t, store, e.sessions, router, opts...)
 	return e
+}
+
+// newHandler builds a Handler on the given seams, failing t if NewHandler
+// refuses.
+func newHandler(t *testing.T, store blocking.Store, sessions host.Sessions, router host.Router, opts ...func(*blocking.HandlerConfig)) *blocking.Handler {
+	t.Helper()
+	c := blocking.HandlerConfig{Store: store, Sessions: sessions, Router: router}
+	for _, o := range opts {
+		o(&c)
+	}
+	h, err := blocking.NewHandler(c)
+	require.NoError(t, err)
+	return h
+}
+
+func withLogger(l *slog.Logger) func(*blocking.HandlerConfig) {
+	return func(c *blocking.HandlerConfig) { c.Logger = l }
+}
+
+func withTimeout(d time.Duration) func(*blocking.HandlerConfig) {
+	return func(c *blocking.HandlerConfig) { c.Timeout = d }
+}
+
+func withPresence(p blocking.PresenceUpdater) func(*blocking.HandlerConfig) {
+	return func(c *blocking.HandlerConfig) { c.Presence = p }
+}
+
+func withLimits(l blocking.Limits) func(*blocking.HandlerConfig) {
+	return func(c *blocking.HandlerConfig) { c.Limits = l }
 }
 
 // do hands the IQ in raw to the handler, from the test's goroutine, and
@@ -326,24 +355,30 @@ func TestHandlerRouteFails(t *testing.T) {
 	require.Len(t, e.pushes(), 2)
 }
 
-func TestNewHandlerNeedsDependencies(t *testing.T) {
-	store, sessions, router := blocking.NewMemStore(), host.NewMemSessions(), hosttest.NewRecorder(nil)
+// A HandlerConfig without one of its required fields is refused with an
+// error naming the field, not a Handler that panics on its first command.
+func TestNewHandlerRefusesIncompleteConfig(t *testing.T) {
+	full := blocking.HandlerConfig{Store: blocking.NewMemStore(), Sessions: host.NewMemSessions(), Router: hosttest.NewRecorder(nil)}
 	for _, tc := range []struct {
-		name     string
-		store    blocking.Store
-		sessions host.Sessions
-		router   host.Router
+		name, want string
+		change     func(*blocking.HandlerConfig)
 	}{
-		{"store", nil, sessions, router},
-		{"sessions", store, nil, router},
-		{"router", store, sessions, nil},
+		{"no store", "HandlerConfig.Store is required", func(c *blocking.HandlerConfig) { c.Store = nil }},
+		{"no sessions", "HandlerConfig.Sessions is required", func(c *blocking.HandlerConfig) { c.Sessions = nil }},
+		{"no router", "HandlerConfig.Router is required", func(c *blocking.HandlerConfig) { c.Router = nil }},
+		{"negative timeout", "HandlerConfig.Timeout must not be negative", func(c *blocking.HandlerConfig) { c.Timeout = -1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.PanicsWithValue(t, "blocking: NewHandler needs a Store, a host.Sessions and a host.Router", func() {
-				blocking.NewHandler(tc.store, tc.sessions, tc.router)
-			})
+			c := full
+			tc.change(&c)
+			h, err := blocking.NewHandler(c)
+			require.ErrorContains(t, err, tc.want)
+			require.Nil(t, h)
 		})
 	}
+	h, err := blocking.NewHandler(full)
+	require.NoError(t, err)
+	require.NotNil(t, h)
 }
 
 // failingStore fails every operation.
@@ -361,7 +396,7 @@ func (failingStore) Unblock(context.Context, jid.JID, ...jid.JID) ([]jid.JID, er
 
 func TestHandlerStoreFailure(t *testing.T) {
 	var logs bytes.Buffer
-	e := newEnv(t, failingStore{}, nil, blocking.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	e := newEnv(t, failingStore{}, nil, withLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	for _, iq := range []string{
 		`<iq from='juliet@capulet.lit/balcony' type='get' id='x'><blocklist xmlns='urn:xmpp:blocking'/></iq>`,
 		`<iq from='juliet@capulet.lit/balcony' type='set' id='x'><block xmlns='urn:xmpp:blocking'><item jid='a@b'/></block></iq>`,
@@ -384,7 +419,7 @@ func TestHandlerPushFailure(t *testing.T) {
 		}
 		return nil
 	})
-	e := newEnv(t, nil, router, blocking.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	e := newEnv(t, nil, router, withLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	e.router = router
 	reply := e.do(t, `<iq from='juliet@capulet.lit/chamber' type='set' id='b'><block xmlns='urn:xmpp:blocking'><item jid='iago@shakespeare.lit'/></block></iq>`)
 	require.Equal(t, `<iq type="result" to="juliet@capulet.lit/chamber" from="juliet@capulet.lit" id="b"></iq>`, reply, "the block took effect")
@@ -428,7 +463,7 @@ func TestHandlerSerialisesChanges(t *testing.T) {
 		}
 		return nil
 	})
-	e := newEnv(t, nil, router, blocking.WithTimeout(200*time.Millisecond))
+	e := newEnv(t, nil, router, withTimeout(200*time.Millisecond))
 	e.router = router
 
 	aDone := make(chan error)
@@ -476,7 +511,7 @@ func TestHandlerRetrievalWaitsForChanges(t *testing.T) {
 		}
 		return nil
 	})
-	e := newEnv(t, nil, router, blocking.WithTimeout(100*time.Millisecond))
+	e := newEnv(t, nil, router, withTimeout(100*time.Millisecond))
 	e.router = router
 
 	changed := make(chan error)

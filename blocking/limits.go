@@ -38,11 +38,6 @@ type Limits struct {
 	MaxItemBytes int
 }
 
-// WithLimits makes the handler enforce l instead of the default Limits.
-func WithLimits(l Limits) HandlerOption {
-	return func(h *Handler) { h.limits = l.withDefaults() }
-}
-
 func (l Limits) withDefaults() Limits {
 	if l.MaxItems <= 0 {
 		l.MaxItems = DefaultMaxItems

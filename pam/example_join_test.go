@@ -46,7 +46,10 @@ func exampleNetwork(client jid.JID) (*pam.JoinHandler, *hosttest.Recorder, roste
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: client, Interested: true, MIXCapable: true, Available: true})
 	store := roster.NewMemStore()
-	rosters := roster.NewHandler(store, sessions, rec)
+	rosters, err := roster.NewHandler(roster.HandlerConfig{Store: store, Sessions: sessions, Router: rec})
+	if err != nil {
+		panic(err)
+	}
 	h, err := pam.NewJoinHandler(pam.JoinConfig{Exchanger: ex, Roster: rosters, Router: rec})
 	if err != nil {
 		panic(err)

@@ -87,7 +87,7 @@ func BenchmarkJoinLeave(b *testing.B) {
 		net.ex = host.NewExchange(net)
 		sessions := host.NewMemSessions()
 		sessions.Add(host.Resource{JID: testClientA, Interested: true, MIXCapable: true, Annotate: true, Available: true})
-		h, err := NewJoinHandler(JoinConfig{Exchanger: net.ex, Roster: roster.NewHandler(roster.NewMemStore(), sessions, net), Router: net})
+		h, err := NewJoinHandler(JoinConfig{Exchanger: net.ex, Roster: newRoster(b, roster.NewMemStore(), sessions, net), Router: net})
 		if err != nil {
 			b.Fatal(err)
 		}

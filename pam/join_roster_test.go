@@ -63,7 +63,7 @@ func TestJoinWaitsForRosterGet(t *testing.T) {
 		channel := jid.MustParse(fmt.Sprintf("coven%d@mix.shakespeare.example", round))
 		newMemberChannel(e, channel)
 		gate := gatedRouter{Recorder: e.rec, held: make(chan struct{}), release: make(chan struct{})}
-		rosters := roster.NewHandler(e.mem, e.sessions, gate)
+		rosters := newRoster(t, e.mem, e.sessions, gate)
 		adding := make(chan struct{}, 1)
 		h, err := NewJoinHandler(JoinConfig{Exchanger: e.ex, Roster: addingRoster{rosters, adding}, Router: e.rec, Timeout: testWait})
 		require.NoError(t, err)

@@ -966,7 +966,7 @@ func TestJoinExchangerFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := hosttest.NewRecorder(nil)
 			store := roster.NewMemStore()
-			h, err := NewJoinHandler(JoinConfig{Exchanger: tc.ex, Roster: roster.NewHandler(store, host.NewMemSessions(), rec), Router: rec})
+			h, err := NewJoinHandler(JoinConfig{Exchanger: tc.ex, Roster: newRoster(t, store, host.NewMemSessions(), rec), Router: rec})
 			require.NoError(t, err)
 			require.NoError(t, h.HandleIQ(context.Background(), stanza.IQ{Type: stanza.SetIQ, From: testClientA, ID: "f1"},
 				xml.NewDecoder(strings.NewReader(testClientJoin))))
@@ -986,7 +986,7 @@ func TestJoinExchangerFailures(t *testing.T) {
 
 func TestNewJoinHandlerValidates(t *testing.T) {
 	rec := hosttest.NewRecorder(nil)
-	ok := JoinConfig{Exchanger: host.NewExchange(rec), Roster: roster.NewHandler(roster.NewMemStore(), host.NewMemSessions(), rec),
+	ok := JoinConfig{Exchanger: host.NewExchange(rec), Roster: newRoster(t, roster.NewMemStore(), host.NewMemSessions(), rec),
 		Router: rec}
 	for _, tc := range []struct {
 		name string

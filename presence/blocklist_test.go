@@ -21,7 +21,7 @@ import (
 func blockSetup(t *testing.T) (*harness, *blocking.MemStore) {
 	t.Helper()
 	store := blocking.NewMemStore()
-	hs := newHarness(t, Blocking(blocking.NewFilter(blocking.StoreChecker(store))))
+	hs := newHarness(t, withBlock(mustFilter(t, store)))
 	hs.join(coven, roster.From)
 	hs.join(brew, roster.Both)
 	hs.online(mixClient, true)

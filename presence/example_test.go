@@ -64,7 +64,11 @@ func setUp() (*presence.Handler, *host.MemSessions, *hosttest.Recorder) {
 	sessions.Add(host.Resource{JID: jid.MustParse("hag66@shakespeare.example/UUID-a1j/7533"), MIXCapable: true})
 	sessions.Add(host.Resource{JID: jid.MustParse("hag66@shakespeare.example/old"), MIXCapable: false})
 	router := hosttest.NewRecorder(nil)
-	return presence.New(sessions, router, rosters), sessions, router
+	h, err := presence.New(presence.Config{Sessions: sessions, Router: router, Rosters: rosters})
+	if err != nil {
+		panic(err)
+	}
+	return h, sessions, router
 }
 
 func Example() {
@@ -160,7 +164,10 @@ func ExampleHandler_Joined() {
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: client, MIXCapable: true})
 	router := hosttest.NewRecorder(nil)
-	h := presence.New(sessions, router, rosters)
+	h, err := presence.New(presence.Config{Sessions: sessions, Router: router, Rosters: rosters})
+	if err != nil {
+		panic(err)
+	}
 
 	// The client is online before the join: no channel gets its presence.
 	p, payload := decode(`<presence><show>dnd</show></presence>`)

@@ -45,7 +45,7 @@ func FuzzInbound(f *testing.F) {
 		if _, err := rosters.Put(ctx, user, roster.Item{JID: jid.MustParse(coven), Subscription: roster.From, Channel: true}); err != nil {
 			t.Fatal(err)
 		}
-		h := New(sessions, router, rosters, CacheLimits(2, 3))
+		h := newHandler(t, sessions, router, rosters, withCache(2, 3))
 		for _, c := range []struct {
 			full string
 			mix  bool

@@ -13,7 +13,7 @@ import (
 
 // fanOutSetup has two MIX-capable clients online, a client that is not MIX
 // capable online, and a MIX-capable session that has sent no presence yet.
-func fanOutSetup(t *testing.T, opts ...Option) *harness {
+func fanOutSetup(t *testing.T, opts ...option) *harness {
 	hs := newHarness(t, opts...)
 	hs.join(coven, roster.From)
 	hs.online(mixClient, true)
@@ -162,7 +162,7 @@ func TestInboundChannelNamedLikeEncodedJID(t *testing.T) {
 }
 
 func TestInboundBlocked(t *testing.T) {
-	hs := fanOutSetup(t, Blocking(blockList{hecateIn: true}))
+	hs := fanOutSetup(t, withBlock(blockList{hecateIn: true}))
 	require.True(t, hs.inbound(channelPresence))
 	require.Empty(t, hs.deliveries())
 	require.Equal(t, Stats{Entries: 1, Blocked: 1}, hs.counters(), "kept for an unblock, not delivered")
@@ -181,7 +181,7 @@ func (failingRoster) Item(context.Context, jid.JID, jid.JID) (roster.Item, error
 
 func TestInboundRosterFailure(t *testing.T) {
 	hs := fanOutSetup(t)
-	h := New(hs.sessions, hs.router, failingRoster{hs.rosters})
+	h := newHandler(t, hs.sessions, hs.router, failingRoster{hs.rosters})
 	p, payload := decode(t, channelPresence)
 	handled, err := h.Inbound(context.Background(), p, payload)
 	require.ErrorIs(t, err, errStore)

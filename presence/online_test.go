@@ -72,7 +72,7 @@ func TestRefreshOnceAfterRestart(t *testing.T) {
 
 func TestRefreshEndsWithChannelAnswerOrTimeout(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	hs := newHarness(t, RefreshTimeout(time.Minute))
+	hs := newHarness(t, withRefresh(time.Minute))
 	hs.h.now = clock.now
 	hs.join(coven, roster.From)
 	hs.join(brew, roster.From)
@@ -104,11 +104,11 @@ func TestRefreshEndsWithChannelAnswerOrTimeout(t *testing.T) {
 func TestRefreshWhenLastClientLeaves(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		opts  []Option
+		opts  []option
 		again int // refreshes when the client comes back
 	}{
 		{name: "kept: the answer will be cached", again: 0},
-		{name: "discarded: the answer would be lost", opts: []Option{DiscardWhileOffline()}, again: 1},
+		{name: "discarded: the answer would be lost", opts: []option{discardOffline}, again: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hs := newHarness(t, tc.opts...)
@@ -143,7 +143,7 @@ func TestCatchUpOrder(t *testing.T) {
 	sessions := host.NewMemSessions()
 	rosters := roster.NewMemStore()
 	hs := &harness{t: t, sessions: sessions, router: router, rosters: rosters}
-	h = New(sessions, router, rosters)
+	h = newHandler(t, sessions, router, rosters)
 	hs.h = h
 	hs.join(coven, roster.From)
 	channelSays(hs, hecateIn, "", "<show>dnd</show>")
@@ -156,7 +156,7 @@ func TestCatchUpOrder(t *testing.T) {
 // TestConcurrentTraffic runs clients and channels at once, for the race
 // detector, and checks that the bounds hold.
 func TestConcurrentTraffic(t *testing.T) {
-	hs := newHarness(t, CacheLimits(5, 8))
+	hs := newHarness(t, withCache(5, 8))
 	hs.join(coven, roster.From)
 	const other = "witch@shakespeare.example"
 	hs.joinAs(other, coven, roster.From)

@@ -64,7 +64,7 @@ func BenchmarkRosterGet(b *testing.B) {
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: balcony, Interested: true})
 	router := &discardRouter{}
-	h := roster.NewHandler(store, sessions, router)
+	h := newHandler(b, roster.HandlerConfig{Store: store, Sessions: sessions, Router: router})
 	for _, bc := range []struct{ name, payload string }{
 		{"plain", plainGet},
 		{"annotated", annotatedGet},
@@ -207,7 +207,7 @@ func BenchmarkRosterSetLimits(b *testing.B) {
 		require.NoError(b, err)
 	}
 	session := jid.MustParse("juliet@example.com/balcony")
-	h := roster.NewHandler(store, host.NewMemSessions(), &discardRouter{})
+	h := newHandler(b, roster.HandlerConfig{Store: store, Sessions: host.NewMemSessions(), Router: &discardRouter{}})
 	set := func(item string) {
 		err := h.HandleIQ(ctx, stanza.IQ{ID: "s", Type: stanza.SetIQ, From: session},
 			xml.NewDecoder(strings.NewReader(`<query xmlns="jabber:iq:roster">`+item+`</query>`)))

@@ -48,43 +48,55 @@ type Handler struct {
 	bufs  sync.Pool // *[]byte for rendering answers
 }
 
-// Option configures a Handler.
-type Option func(*Handler)
-
-// WithLogger makes the Handler log through l: failed pushes and store
-// errors at level Error, refused requests at Debug. By default it logs
-// nothing.
-func WithLogger(l *slog.Logger) Option {
-	return func(h *Handler) { h.logger = l }
+// HandlerConfig configures a Handler. Store, Sessions and Router are
+// required; the other fields may be left zero.
+type HandlerConfig struct {
+	// Store keeps the rosters. Required.
+	Store Store
+	// Sessions lists the user's online sessions and keeps their flags.
+	// Required.
+	Sessions Sessions
+	// Router delivers answers and pushes (through its raw fast path when it
+	// is a host.RawRouter). Required.
+	Router host.Router
+	// Limits bound what a roster may hold; zero fields mean the defaults.
+	Limits Limits
+	// OnRemove, if not nil, is called after a client removed an item from
+	// its roster (after the result and the pushes went out, without any
+	// lock held), so that the host can send the presence unsubscribe and
+	// unsubscribed that RFC 6121 §2.5.2 asks for. Presence subscriptions are
+	// the host's business.
+	OnRemove func(ctx context.Context, user jid.JID, removed Item)
+	// Logger receives failed pushes and store errors at level Error and
+	// refused requests at Debug. Nil discards everything.
+	Logger *slog.Logger
 }
 
-// OnRemove makes the Handler call f after a client removed an item from its
-// roster (after the result and the pushes went out, without any lock held),
-// so that the host can send the presence unsubscribe and unsubscribed that
-// RFC 6121 §2.5.2 asks for. Presence subscriptions are the host's business.
-func OnRemove(f func(ctx context.Context, user jid.JID, removed Item)) Option {
-	return func(h *Handler) { h.onRemove = f }
-}
-
-// NewHandler returns a Handler keeping rosters in store, reading and setting
-// session flags in sessions, and delivering answers and pushes through
-// router (through its raw fast path when it is a host.RawRouter).
-func NewHandler(store Store, sessions Sessions, router host.Router, opts ...Option) *Handler {
-	h := &Handler{
-		store:    store,
-		sessions: sessions,
-		router:   router,
-		pusher:   Pusher{Sessions: sessions, Router: router},
-		seed:     maphash.MakeSeed(),
-		limits:   Limits{}.withDefaults(),
+// NewHandler returns a Handler for c. It returns an error, and no Handler,
+// when a required field of c is missing.
+func NewHandler(c HandlerConfig) (*Handler, error) {
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("roster: HandlerConfig.Store is required")
+	case c.Sessions == nil:
+		return nil, errors.New("roster: HandlerConfig.Sessions is required")
+	case c.Router == nil:
+		return nil, errors.New("roster: HandlerConfig.Router is required")
 	}
-	for _, o := range opts {
-		o(h)
+	h := &Handler{
+		store:    c.Store,
+		sessions: c.Sessions,
+		router:   c.Router,
+		pusher:   Pusher{Sessions: c.Sessions, Router: c.Router},
+		seed:     maphash.MakeSeed(),
+		limits:   c.Limits.withDefaults(),
+		onRemove: c.OnRemove,
+		logger:   c.Logger,
 	}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
-	return h
+	return h, nil
 }
 
 // HandleIQ answers a client's roster get or roster set and sends the pushes

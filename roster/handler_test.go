@@ -14,6 +14,8 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -346,7 +348,7 @@ func TestChannel(t *testing.T) {
 			require.Equal(t, tc.want, it)
 		})
 	}
-	_, err := roster.NewHandler(failingStore{f.store}, f.sessions, f.rec).Channel(ctx, juliet, coven)
+	_, err := newHandler(t, roster.HandlerConfig{Store: failingStore{f.store}, Sessions: f.sessions, Router: f.rec}).Channel(ctx, juliet, coven)
 	require.ErrorIs(t, err, errDisk)
 	require.Empty(t, f.rec.Deliveries(), "reading pushes nothing")
 }
@@ -447,7 +449,7 @@ func TestConcurrentJoinsAndLeaves(t *testing.T) {
 
 func TestStoreFailure(t *testing.T) {
 	rec := newFixture(t)
-	h := roster.NewHandler(failingStore{rec.store}, rec.sessions, rec.rec)
+	h := newHandler(t, roster.HandlerConfig{Store: failingStore{rec.store}, Sessions: rec.sessions, Router: rec.rec})
 	ctx := testContext(t)
 	for _, payload := range []string{plainGet, `<query xmlns='jabber:iq:roster'><item jid='nurse@example.com'/></query>`} {
 		typ := stanza.GetIQ
@@ -478,7 +480,7 @@ func TestGetFailureKeepsAnnotateFlag(t *testing.T) {
 			f := newFixture(t)
 			ctx := testContext(t)
 			require.NoError(t, f.sessions.SetAnnotate(ctx, balcony, tc.before))
-			h := roster.NewHandler(failingStore{f.store}, f.sessions, f.rec)
+			h := newHandler(t, roster.HandlerConfig{Store: failingStore{f.store}, Sessions: f.sessions, Router: f.rec})
 			require.NoError(t, h.HandleIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
 				xml.NewDecoder(strings.NewReader(tc.payload))))
 			got := parseAll(t, f.rec.Deliveries())
@@ -526,4 +528,29 @@ func TestChannelItem(t *testing.T) {
 			require.Equal(t, tc.want, roster.ChannelItem(withResource, "p1", tc.given, tc.share))
 		})
 	}
+}
+
+// A HandlerConfig without one of its required fields is refused with an
+// error naming the field, not a Handler that panics on its first request.
+func TestNewHandlerRefusesIncompleteConfig(t *testing.T) {
+	full := roster.HandlerConfig{Store: roster.NewMemStore(), Sessions: host.NewMemSessions(), Router: hosttest.NewRecorder(nil)}
+	for _, tc := range []struct {
+		field string
+		clear func(*roster.HandlerConfig)
+	}{
+		{"Store", func(c *roster.HandlerConfig) { c.Store = nil }},
+		{"Sessions", func(c *roster.HandlerConfig) { c.Sessions = nil }},
+		{"Router", func(c *roster.HandlerConfig) { c.Router = nil }},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			c := full
+			tc.clear(&c)
+			h, err := roster.NewHandler(c)
+			require.ErrorContains(t, err, "HandlerConfig."+tc.field+" is required")
+			require.Nil(t, h)
+		})
+	}
+	h, err := roster.NewHandler(full)
+	require.NoError(t, err)
+	require.NotNil(t, h)
 }

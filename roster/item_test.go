@@ -83,7 +83,7 @@ func TestPushesOnlyToInterestedResources(t *testing.T) {
 		sessions.Add(host.Resource{JID: s, MIXCapable: true})
 	}
 	rec := hosttest.NewRecorder(nil)
-	h := roster.NewHandler(roster.NewMemStore(), sessions, rec)
+	h := newHandler(t, roster.HandlerConfig{Store: roster.NewMemStore(), Sessions: sessions, Router: rec})
 	get := func(session jid.JID, id, payload string) {
 		t.Helper()
 		iq := stanza.IQ{ID: id, Type: stanza.GetIQ, From: session}

@@ -49,11 +49,6 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// WithLimits makes the Handler enforce l instead of the default Limits.
-func WithLimits(l Limits) Option {
-	return func(h *Handler) { h.limits = l.withDefaults() }
-}
-
 // Errors of writes the Limits refuse, returned (wrapped) by AddChannel and
 // SetSubscription.
 const (

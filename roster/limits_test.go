@@ -31,7 +31,7 @@ func testLimits(t *testing.T, wrap func(*roster.MemStore) roster.Store) {
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: balcony, MIXCapable: true})
 	rec := hosttest.NewRecorder(nil)
-	h := roster.NewHandler(wrap(store), sessions, rec, roster.WithLimits(roster.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}))
+	h := newHandler(t, roster.HandlerConfig{Store: wrap(store), Sessions: sessions, Router: rec, Limits: roster.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}})
 	ctx := testContext(t)
 
 	set := func(contact, name string) string {

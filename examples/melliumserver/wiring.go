@@ -47,11 +47,19 @@ type mixpam struct {
 func newMixpam(router host.Router, log *slog.Logger) (*mixpam, error) {
 	m := &mixpam{sessions: host.NewMemSessions(), exchange: host.NewExchange(router), rosters: roster.NewMemStore()}
 	archives, blocks := archive.NewMemStore(), blocking.NewMemStore()
-	filter := blocking.NewFilter(blocking.StoreChecker(blocks))
-	m.roster = roster.NewHandler(m.rosters, m.sessions, router, roster.WithLogger(log))
-	m.presence = presence.New(m.sessions, router, m.rosters, presence.Blocking(filter), presence.Logger(log))
-	m.block = blocking.NewHandler(blocks, m.sessions, router, blocking.WithLogger(log), blocking.WithPresence(m.presence))
-	var err error
+	filter, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(blocks)})
+	if err != nil {
+		return nil, err
+	}
+	if m.roster, err = roster.NewHandler(roster.HandlerConfig{Store: m.rosters, Sessions: m.sessions, Router: router, Logger: log}); err != nil {
+		return nil, err
+	}
+	if m.presence, err = presence.New(presence.Config{Sessions: m.sessions, Router: router, Rosters: m.rosters, Block: filter, Logger: log}); err != nil {
+		return nil, err
+	}
+	if m.block, err = blocking.NewHandler(blocking.HandlerConfig{Store: blocks, Sessions: m.sessions, Router: router, Presence: m.presence, Logger: log}); err != nil {
+		return nil, err
+	}
 	if m.join, err = pam.NewJoinHandler(pam.JoinConfig{Exchanger: m.exchange, Roster: m.roster, Router: router, Presence: m.presence, Logger: log}); err != nil {
 		return nil, err
 	}
