@@ -42,7 +42,6 @@ type Config struct {
 	IQ []IQ
 	// Account configures the disco#info answers on the account's bare JID;
 	// the Dispatcher adds the features of its handlers to OwnerFeatures.
-	// Account.Router defaults to Router.
 	Account disco.AccountConfig
 	// FanOut takes groupchat messages to bare JIDs.
 	FanOut *pam.FanOut
@@ -111,9 +110,6 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 		}
 	}
 	account := cfg.Account
-	if account.Router == nil {
-		account.Router = cfg.Router
-	}
 	account.OwnerFeatures = append(slices.Clone(account.OwnerFeatures), d.features...)
 	a, err := disco.NewAccount(account)
 	if err != nil {

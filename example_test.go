@@ -60,7 +60,7 @@ func newMixpam(sessions *host.MemSessions, w host.RawRouter) (*mixpam.Dispatcher
 	if err != nil {
 		return nil, err
 	}
-	join, err := pam.NewJoinHandler(pam.JoinConfig{Exchanger: exchange, Roster: rosterH, Router: w, Presence: pres})
+	join, err := pam.NewJoinHandler(pam.JoinConfig{Exchanger: exchange, Roster: rosterH, Presence: pres})
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func newMixpam(sessions *host.MemSessions, w host.RawRouter) (*mixpam.Dispatcher
 	if err != nil {
 		return nil, err
 	}
-	mam, err := archive.NewMAMHandler(archive.MAMConfig{Store: archives, Router: w})
+	mam, err := archive.NewMAMHandler(archive.MAMConfig{Store: archives})
 	if err != nil {
 		return nil, err
 	}

@@ -27,8 +27,7 @@ type mamAnswer struct {
 	reply mamReply
 }
 
-// mamReply delivers one serialised stanza to the requester: through the
-// Router for HandleIQ, into the session's stream for the mux adapter.
+// mamReply delivers one serialised stanza to the requester.
 type mamReply func(ctx context.Context, raw []byte) error
 
 // mamForm is the answer to form discovery (XEP-0313 §4.1.5): the fields

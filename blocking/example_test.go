@@ -115,7 +115,7 @@ func ExampleKnown() {
 
 // The Handler pushes a client's block command to the user's resources and
 // answers it, all through the host's router.
-func ExampleHandler_HandleIQ() {
+func ExampleHandler_ServeIQ() {
 	ctx := context.Background()
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/chamber")})
@@ -137,7 +137,7 @@ func ExampleHandler_HandleIQ() {
 	iq, _ := stanza.NewIQ(tok.(xml.StartElement))
 	iq.From = jid.MustParse("juliet@capulet.com/chamber")
 
-	if err := h.HandleIQ(ctx, iq, xmlstream.Inner(d)); err != nil {
+	if err := h.ServeIQ(ctx, iq, xmlstream.Inner(d), host.RouteReplies(router)); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -59,7 +59,7 @@ func FuzzParseRequest(f *testing.F) {
 		require.NoError(t, err)
 
 		iq := stanza.IQ{ID: "fuzz", Type: typ, From: session}
-		require.NoError(t, h.HandleIQ(ctx, iq, xml.NewDecoder(bytes.NewReader(payload))))
+		require.NoError(t, h.ServeIQ(ctx, iq, xml.NewDecoder(bytes.NewReader(payload)), host.RouteReplies(router)))
 		routed := router.Deliveries()
 		require.NotEmpty(t, routed, "answered")
 		answer := routed[len(routed)-1]

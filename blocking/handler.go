@@ -118,43 +118,38 @@ func NewHandler(c HandlerConfig) (*Handler, error) {
 	return h, nil
 }
 
-// HandleIQ handles one blocking command and answers it through the Router:
-// an IQ result, or an IQ error, to iq.From, from the entity the command was
-// addressed to (the user's bare JID for a command without to, as XEP-0191
-// commands are sent), with the request's id. It is the entry point for any
-// host: call it for IQs of type get or set whose payload is in the
-// urn:xmpp:blocking namespace. IQs of type result or error are not commands:
-// HandleIQ reads nothing and answers nothing (RFC 6120 §8.2.3).
+// ServeIQ implements host.IQHandler: it handles one blocking command and
+// answers it through reply: an IQ result, or an IQ error, to iq.From, from
+// the entity the command was addressed to (the user's bare JID for a command
+// without to, as XEP-0191 commands are sent), with the request's id. Hand
+// it the IQs of type get or set whose payload is in the urn:xmpp:blocking
+// namespace. IQs of type result or error are not commands: ServeIQ reads
+// nothing and answers nothing (RFC 6120 §8.2.3).
 //
 // iq.From must be the requesting session's JID as the host stamped it (RFC
 // 6120 §8.1.2.1); the blocklist is that of its bare JID. iq.To must be
 // empty (the XEP-0191 way), the user's bare JID or the user's domain.
 // payload yields the IQ's children: the payload element (<blocklist/>,
 // <block/> or <unblock/> in the urn:xmpp:blocking namespace) from its start
-// token to its end token. HandleIQ reads it to the end before acting, so an
+// token to its end token. ServeIQ reads it to the end before acting, so an
 // invalid command is answered with a stanza error (jid-malformed for an
 // invalid item JID, bad-request for a malformed command, forbidden for
 // another user's blocklist) and changes nothing. A block command beyond the
 // Limits changes nothing either: not-acceptable for an item too large,
-// policy-violation when the blocklist would hold too many. A failing Store, or a
-// command that waited longer than the timeout for the user's other
+// policy-violation when the blocklist would hold too many. A failing Store,
+// or a command that waited longer than the timeout for the user's other
 // commands, is answered internal-server-error.
 //
-// After a block or unblock that changed the blocklist, HandleIQ pushes the
-// change to all the user's online resources (the requester included),
-// reports it to the PresenceUpdater (HandlerConfig.Presence) and only then routes the
-// result, so that a client holds the change by the time
-// it learns that its command succeeded. A failed push is logged and does not
-// fail the command, which has taken effect.
+// After a block or unblock that changed the blocklist, ServeIQ pushes the
+// change to all the user's online resources (the requester included)
+// through the Router, reports it to the PresenceUpdater
+// (HandlerConfig.Presence) and only then replies the result, so that a
+// client holds the change by the time it learns that its command succeeded.
+// A failed push is logged and does not fail the command, which has taken
+// effect.
 //
 // The error wraps host.ErrNoSender when the host stamped no from, or is
-// the Router's failure to deliver the answer.
-func (h *Handler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
-	return h.serve(ctx, iq, payload, h.router.Route)
-}
-
-// ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
-// through reply.
+// reply's failure to deliver the answer.
 func (h *Handler) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
 	return h.serve(ctx, iq, payload, rawReply(reply))
 }
@@ -170,11 +165,10 @@ func rawReply(reply host.ReplyFunc) replyFunc {
 	}
 }
 
-// replyFunc delivers the answer to a command: through the Router for
-// HandleIQ, into the session's stream for the mux adapter.
+// replyFunc delivers the answer to a command as tokens.
 type replyFunc func(ctx context.Context, to jid.JID, answer xml.TokenReader) error
 
-// serve is HandleIQ with the delivery of the answer left to reply.
+// serve is ServeIQ with the answer delivered as tokens.
 func (h *Handler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply replyFunc) error {
 	if iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
 		return nil

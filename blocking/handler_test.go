@@ -39,6 +39,7 @@ type env struct {
 	sessions *host.MemSessions
 	router   *hosttest.Recorder
 	handler  *blocking.Handler
+	reply    host.ReplyFunc // answers through the router the handler pushes through
 }
 
 func newEnv(t *testing.T, store blocking.Store, router host.Router, opts ...func(*blocking.HandlerConfig)) env {
@@ -56,6 +57,7 @@ func newEnv(t *testing.T, store blocking.Store, router host.Router, opts ...func
 	_, err := e.store.Block(context.Background(), juliet, romeo)
 	require.NoError(t, err)
 	e.handler = newHandler(t, store, e.sessions, router, opts...)
+	e.reply = host.RouteReplies(router)
 	return e
 }
 
@@ -126,7 +128,7 @@ func (e env) handle(raw string) (stanza.IQ, error) {
 	if err != nil {
 		return stanza.IQ{}, err
 	}
-	return iq, e.handler.HandleIQ(context.Background(), iq, xmlstream.Inner(d))
+	return iq, e.handler.ServeIQ(context.Background(), iq, xmlstream.Inner(d), e.reply)
 }
 
 // isPush reports whether d is a push, an IQ set, rather than an answer.
@@ -305,7 +307,7 @@ func TestHandlerDrainsRefused(t *testing.T) {
 	iq, err := stanza.NewIQ(tok.(xml.StartElement))
 	require.NoError(t, err)
 	iq.From = balcony
-	require.NoError(t, e.handler.HandleIQ(context.Background(), iq, xmlstream.Inner(d)))
+	require.NoError(t, e.handler.ServeIQ(context.Background(), iq, xmlstream.Inner(d), e.reply))
 	require.Len(t, e.router.Deliveries(), 1, "answered")
 	tok, err = d.Token()
 	require.NoError(t, err)
@@ -314,7 +316,7 @@ func TestHandlerDrainsRefused(t *testing.T) {
 
 func TestHandlerNilPayload(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	require.NoError(t, e.handler.HandleIQ(context.Background(), stanza.IQ{ID: "n", Type: stanza.SetIQ, From: balcony}, nil))
+	require.NoError(t, e.handler.ServeIQ(context.Background(), stanza.IQ{ID: "n", Type: stanza.SetIQ, From: balcony}, nil, e.reply))
 	routed := e.router.Deliveries()
 	require.Len(t, routed, 1)
 	require.Equal(t, stanza.BadRequest, stanzaError(t, string(routed[0].Stanza)).Condition)

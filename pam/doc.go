@@ -7,8 +7,9 @@
 // # Joining and leaving
 //
 // JoinHandler wraps client-join and client-leave (XEP-0405 §2.7, §2.8).
-// A host calls JoinHandler.HandleIQ from a session's read loop; it returns
-// at once and routes the answer when the channel has answered. Hosts built
+// A host calls JoinHandler.ServeIQ (a host.IQHandler) from a session's read
+// loop, or through a mixpam.Dispatcher; it returns at once and replies when
+// the channel has answered. Hosts built
 // on mellium's mux use Handle instead, which blocks the session until the
 // answer is written.
 //

@@ -83,7 +83,6 @@ func newJoinEnv(t testing.TB, cfg JoinConfig, store func(roster.Store) roster.St
 	if cfg.Roster == nil {
 		cfg.Roster = e.roster
 	}
-	cfg.Router = e.rec
 	if cfg.Timeout == 0 {
 		cfg.Timeout = testWait
 	}
@@ -143,7 +142,7 @@ func (e *joinEnv) serve(client jid.JID, typ stanza.IQType, to, id, payload strin
 	if to != "" {
 		iq.To = jid.MustParse(to)
 	}
-	return e.h.HandleIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(payload)))
+	return e.h.ServeIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(payload)), host.RouteReplies(e.rec))
 }
 
 // join sends a client-join for channel with the given <join/>.

@@ -43,7 +43,7 @@ func ExampleHandler() {
 	get := stanza.IQ{ID: "bv1bs71f", Type: stanza.GetIQ, From: session}
 	payload := xml.NewDecoder(strings.NewReader(
 		`<query xmlns='jabber:iq:roster'><annotate xmlns='urn:xmpp:mix:roster:0'/></query>`))
-	if err := h.HandleIQ(ctx, get, payload); err != nil {
+	if err := h.ServeIQ(ctx, get, payload, host.RouteReplies(router)); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -171,7 +171,7 @@ func ExampleLimits() {
 	for i, contact := range []string{"romeo@example.net", "nurse@example.com"} {
 		set := stanza.IQ{ID: fmt.Sprintf("s%d", i), Type: stanza.SetIQ, From: session}
 		payload := xml.NewDecoder(strings.NewReader(`<query xmlns='jabber:iq:roster'><item jid='` + contact + `'/></query>`))
-		if err := h.HandleIQ(ctx, set, payload); err != nil {
+		if err := h.ServeIQ(ctx, set, payload, host.RouteReplies(router)); err != nil {
 			fmt.Println(err)
 			return
 		}

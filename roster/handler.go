@@ -99,29 +99,25 @@ func NewHandler(c HandlerConfig) (*Handler, error) {
 	return h, nil
 }
 
-// HandleIQ answers a client's roster get or roster set and sends the pushes
-// a set causes. iq.From must be the sending session's full JID, as the host
-// stamps it (RFC 6120 §8.1.2.1); payload yields the IQ's child element (the
-// <query/>). The answer goes to iq.From through the Router, from the user's
-// bare JID, with the request's id.
+// ServeIQ implements host.IQHandler: it answers a client's roster get or
+// roster set and sends the pushes a set causes. iq.From must be the sending
+// session's full JID, as the host stamps it (RFC 6120 §8.1.2.1); payload
+// yields the IQ's child element (the <query/>). The answer goes to iq.From
+// through reply, from the user's bare JID, with the request's id; pushes go
+// through the Handler's Router.
 //
 // IQs of type result or error are not requests and get no answer. Every
 // request the Handler refuses gets a stanza error: forbidden for another
 // user's roster, the errors of ParseQuery for malformed queries, not-allowed
 // for an edit or removal of a channel item, item-not-found for the removal
 // of an unknown item, not-acceptable for an item larger than the Limits
-// allow (RFC 6121 §2.3.3), policy-violation for a new item in a full roster, internal-server-error when the store or the session
-// registry fails.
+// allow (RFC 6121 §2.3.3), policy-violation for a new item in a full
+// roster, internal-server-error when the store or the session registry
+// fails.
 //
-// HandleIQ returns an error when iq.From is empty (nothing was answered),
+// ServeIQ returns an error when iq.From is empty (nothing was answered),
 // when payload could not be read (a bad-request was answered), or when the
 // answer could not be delivered.
-func (h *Handler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
-	return h.serve(ctx, iq, payload, host.RouteReplies(h.router))
-}
-
-// ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
-// through reply. Pushes still go through the Handler's Router.
 func (h *Handler) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
 	return h.serve(ctx, iq, payload, reply)
 }
@@ -132,7 +128,7 @@ type replyFunc = host.ReplyFunc
 // errNoSender reports a request the host handed over without from.
 var errNoSender = fmt.Errorf("roster: the IQ has no from: %w", host.ErrNoSender)
 
-// serve is HandleIQ with the delivery of the answer left to reply.
+// serve is ServeIQ.
 func (h *Handler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply replyFunc) error {
 	if iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
 		return nil

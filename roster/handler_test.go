@@ -228,7 +228,7 @@ func TestRefusals(t *testing.T) {
 			if tc.to != "" {
 				iq.To = jid.MustParse(tc.to)
 			}
-			require.NoError(t, f.h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(tc.payload))))
+			require.NoError(t, f.h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(tc.payload)), host.RouteReplies(f.rec)))
 			got := parseAll(t, f.rec.Deliveries())
 			require.Len(t, got, 1, "an error and no push")
 			require.Equal(t, "error", got[0].Type)
@@ -250,11 +250,11 @@ func TestNonRequestsGetNoAnswer(t *testing.T) {
 	ctx := testContext(t)
 	for _, typ := range []stanza.IQType{stanza.ResultIQ, stanza.ErrorIQ} {
 		iq := stanza.IQ{ID: "push-1", Type: typ, From: balcony}
-		require.NoError(t, f.h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(""))))
+		require.NoError(t, f.h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader("")), host.RouteReplies(f.rec)))
 	}
 	require.Empty(t, f.rec.Deliveries())
 
-	err := f.h.HandleIQ(ctx, stanza.IQ{ID: "x", Type: stanza.GetIQ}, xml.NewDecoder(strings.NewReader(plainGet)))
+	err := f.h.ServeIQ(ctx, stanza.IQ{ID: "x", Type: stanza.GetIQ}, xml.NewDecoder(strings.NewReader(plainGet)), host.RouteReplies(f.rec))
 	require.Error(t, err, "a request without from cannot be answered")
 	require.Empty(t, f.rec.Deliveries())
 }
@@ -263,7 +263,7 @@ func TestUnreadablePayload(t *testing.T) {
 	f := newFixture(t)
 	ctx := testContext(t)
 	iq := stanza.IQ{ID: "broken", Type: stanza.SetIQ, From: balcony}
-	err := f.h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(`<query xmlns='jabber:iq:roster'><item jid='nurse@example.com'>`)))
+	err := f.h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(`<query xmlns='jabber:iq:roster'><item jid='nurse@example.com'>`)), host.RouteReplies(f.rec))
 	require.Error(t, err)
 	got := parseAll(t, f.rec.Deliveries())
 	require.Len(t, got, 1)
@@ -404,7 +404,7 @@ func TestConcurrentJoinsAndLeaves(t *testing.T) {
 	wg.Go(func() {
 		for range 20 {
 			iq := stanza.IQ{ID: "get", Type: stanza.GetIQ, From: garden}
-			errs <- f.h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(annotatedGet)))
+			errs <- f.h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(annotatedGet)), host.RouteReplies(f.rec))
 		}
 	})
 	wg.Wait()
@@ -457,7 +457,7 @@ func TestStoreFailure(t *testing.T) {
 			typ = stanza.SetIQ
 		}
 		rec.rec.Reset()
-		require.NoError(t, h.HandleIQ(ctx, stanza.IQ{ID: "s", Type: typ, From: balcony}, xml.NewDecoder(strings.NewReader(payload))))
+		require.NoError(t, h.ServeIQ(ctx, stanza.IQ{ID: "s", Type: typ, From: balcony}, xml.NewDecoder(strings.NewReader(payload)), host.RouteReplies(rec.rec)))
 		got := parseAll(t, rec.rec.Deliveries())
 		require.Len(t, got, 1)
 		require.Equal(t, "internal-server-error", got[0].condition())
@@ -481,16 +481,16 @@ func TestGetFailureKeepsAnnotateFlag(t *testing.T) {
 			ctx := testContext(t)
 			require.NoError(t, f.sessions.SetAnnotate(ctx, balcony, tc.before))
 			h := newHandler(t, roster.HandlerConfig{Store: failingStore{f.store}, Sessions: f.sessions, Router: f.rec})
-			require.NoError(t, h.HandleIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
-				xml.NewDecoder(strings.NewReader(tc.payload))))
+			require.NoError(t, h.ServeIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
+				xml.NewDecoder(strings.NewReader(tc.payload)), host.RouteReplies(f.rec)))
 			got := parseAll(t, f.rec.Deliveries())
 			require.Len(t, got, 1)
 			require.Equal(t, "internal-server-error", got[0].condition())
 			require.Equal(t, tc.before, f.flag(t, balcony))
 
 			// The same get over a working store changes the flag.
-			require.NoError(t, f.h.HandleIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
-				xml.NewDecoder(strings.NewReader(tc.payload))))
+			require.NoError(t, f.h.ServeIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
+				xml.NewDecoder(strings.NewReader(tc.payload)), host.RouteReplies(f.rec)))
 			require.Equal(t, !tc.before, f.flag(t, balcony))
 		})
 	}

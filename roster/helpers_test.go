@@ -85,7 +85,7 @@ func (f *fixture) request(t *testing.T, session jid.JID, typ stanza.IQType, payl
 	ctx := testContext(t)
 	before := len(f.rec.Deliveries())
 	iq := stanza.IQ{ID: "req-1", Type: typ, From: session}
-	require.NoError(t, f.h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(payload))))
+	require.NoError(t, f.h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(payload)), host.RouteReplies(f.rec)))
 	return parseAll(t, f.rec.Deliveries()[before:])
 }
 

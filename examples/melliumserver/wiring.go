@@ -32,6 +32,7 @@ const nsPAM = "urn:xmpp:mix:pam:2"
 type mixpam struct {
 	sessions *host.MemSessions
 	exchange *host.Exchange
+	reply    host.ReplyFunc // client-join's answers, through the router
 	rosters  *roster.MemStore
 	roster   *roster.Handler     // RFC 6121 roster, channel items, annotation (XEP-0405 §2.9, §2.10)
 	join     *pam.JoinHandler    // client-join, client-leave (XEP-0405 §2.6–2.8)
@@ -45,7 +46,7 @@ type mixpam struct {
 
 // newMixpam builds the handlers; router delivers what they send.
 func newMixpam(router host.Router, log *slog.Logger) (*mixpam, error) {
-	m := &mixpam{sessions: host.NewMemSessions(), exchange: host.NewExchange(router), rosters: roster.NewMemStore()}
+	m := &mixpam{sessions: host.NewMemSessions(), exchange: host.NewExchange(router), reply: host.RouteReplies(router), rosters: roster.NewMemStore()}
 	archives, blocks := archive.NewMemStore(), blocking.NewMemStore()
 	filter, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(blocks)})
 	if err != nil {
@@ -60,16 +61,16 @@ func newMixpam(router host.Router, log *slog.Logger) (*mixpam, error) {
 	if m.block, err = blocking.NewHandler(blocking.HandlerConfig{Store: blocks, Sessions: m.sessions, Router: router, Presence: m.presence, Logger: log}); err != nil {
 		return nil, err
 	}
-	if m.join, err = pam.NewJoinHandler(pam.JoinConfig{Exchanger: m.exchange, Roster: m.roster, Router: router, Presence: m.presence, Logger: log}); err != nil {
+	if m.join, err = pam.NewJoinHandler(pam.JoinConfig{Exchanger: m.exchange, Roster: m.roster, Presence: m.presence, Logger: log}); err != nil {
 		return nil, err
 	}
 	if m.fanOut, err = pam.NewFanOut(pam.FanOutConfig{Sessions: m.sessions, Router: router, Roster: m.rosters, Archive: archives, Block: filter, Logger: log}); err != nil {
 		return nil, err
 	}
-	if m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: archives, Router: router, Logger: log}); err != nil {
+	if m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: archives, Logger: log}); err != nil {
 		return nil, err
 	}
-	if m.account, err = disco.NewAccount(disco.AccountConfig{Router: router, Features: disco.Features{Archive: true},
+	if m.account, err = disco.NewAccount(disco.AccountConfig{Features: disco.Features{Archive: true},
 		OwnerFeatures: append([]string{blocking.NS, "urn:xmpp:sid:0"}, archive.MAMFeatures()...), Logger: log}); err != nil {
 		return nil, err
 	}
@@ -84,10 +85,10 @@ func newMixpam(router host.Router, log *slog.Logger) (*mixpam, error) {
 func (m *mixpam) mux(ctx context.Context, c *client, serverInfo mux.IQHandler) *mux.ServeMux {
 	session := c.jid
 	// pam.Handle would wait for the channel's answer inside the read loop;
-	// HandleIQ answers later through the Router.
+	// ServeIQ answers later through the router.
 	join := mux.IQHandlerFunc(func(iq stanza.IQ, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 		iq.From = session
-		return m.join.HandleIQ(ctx, iq, xmlstream.MultiReader(xmlstream.Token(start.Copy()), t))
+		return m.join.ServeIQ(ctx, iq, xmlstream.MultiReader(xmlstream.Token(start.Copy()), t), m.reply)
 	})
 	return mux.New(stanza.NSClient,
 		roster.Handle(ctx, m.roster, session),
@@ -192,7 +193,7 @@ func (m *mixpam) toAccount(ctx context.Context, r *server, start xml.StartElemen
 			return
 		}
 		if payload, ok := toks[0].(xml.StartElement); ok && payload.Name.Space == nsPAM {
-			_ = m.join.HandleIQ(ctx, iq, replay(toks)) // forbidden: not the user's own client
+			_ = m.join.ServeIQ(ctx, iq, replay(toks), m.reply) // forbidden: not the user's own client
 			return
 		}
 		r.routeError(ctx, iq, stanza.ServiceUnavailable)

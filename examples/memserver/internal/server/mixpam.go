@@ -62,7 +62,6 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	m.join, err = pam.NewJoinHandler(pam.JoinConfig{
 		Exchanger: s.router.Exchange(),
 		Roster:    m.roster,
-		Router:    r,
 		// After a join, the clients already online send their presence
 		// to the channel, and the channel is asked again for its own,
 		// which may have arrived before the roster held it (XEP-0405
@@ -94,7 +93,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	if err != nil {
 		return m, err
 	}
-	m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: s.archive, Router: r, Logger: s.log})
+	m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: s.archive, Logger: s.log})
 	if err != nil {
 		return m, err
 	}
