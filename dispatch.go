@@ -162,8 +162,8 @@ func (d *Dispatcher) Dispatch(ctx context.Context, start xml.StartElement, r xml
 			return host.ErrNotHandled
 		}
 		res, err := d.cfg.FanOut.ServeMessage(ctx, start, r)
-		if res.Action == pam.FanOutPassed {
-			return host.ErrNotHandled
+		if errors.Is(err, host.ErrNotHandled) {
+			return err
 		}
 		if err != nil {
 			d.log.DebugContext(ctx, "mixpam: fan-out", "action", res.Action.String(), "err", err)
@@ -177,11 +177,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, start xml.StartElement, r xml
 		if p.To.Equal(jid.JID{}) {
 			return d.outbound(ctx, p, xmlstream.Inner(r))
 		}
-		handled, err := d.cfg.Presence.Inbound(ctx, p, xmlstream.Inner(r))
-		if !handled {
-			return host.ErrNotHandled
-		}
-		return err
+		return d.cfg.Presence.Inbound(ctx, p, xmlstream.Inner(r))
 	}
 	return host.ErrNotHandled
 }

@@ -156,7 +156,7 @@ func appendUnique(dst []string, vs ...string) []string {
 // Hosts serving info nodes on bare JIDs (XEP-0060 nodes of a PEP service)
 // dispatch those requests to their service instead.
 //
-// ServeIQ returns ErrNotHandled, having read and sent nothing, for an IQ
+// ServeIQ returns host.ErrNotHandled, having read and sent nothing, for an IQ
 // that is not a request to an account: a result or error (never answered,
 // RFC 6120 §8.2.3), or a request to a full JID or to a domain. The host
 // routes such IQs elsewhere. It returns an error wrapping host.ErrNoSender, having read and sent
@@ -178,14 +178,14 @@ type replyFunc func(ctx context.Context, to jid.JID, answer xml.TokenReader) err
 // serve is ServeIQ with the answer delivered as tokens.
 func (a *Account) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply replyFunc) error {
 	if iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
-		return ErrNotHandled
+		return host.ErrNotHandled
 	}
 	if iq.From.Equal(jid.JID{}) {
 		return errNoSender
 	}
 	account, ok := target(iq)
 	if !ok {
-		return ErrNotHandled
+		return host.ErrNotHandled
 	}
 	// The request's header as answered: addressed to the account, in no
 	// namespace, so that the answer and its stanza-namespace children

@@ -248,12 +248,12 @@ func TestAccountNotHandled(t *testing.T) {
 		iq   stanza.IQ
 		err  error
 	}{
-		{"full JID", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit/balcony")}, disco.ErrNotHandled},
-		{"domain", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("juliet@capulet.lit/balcony"), To: jid.MustParse("capulet.lit")}, disco.ErrNotHandled},
-		{"domain sender without to", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("capulet.lit")}, disco.ErrNotHandled},
-		{"result", stanza.IQ{ID: "a", Type: stanza.ResultIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit")}, disco.ErrNotHandled},
-		{"error", stanza.IQ{ID: "a", Type: stanza.ErrorIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit")}, disco.ErrNotHandled},
-		{"result without from", stanza.IQ{ID: "a", Type: stanza.ResultIQ, To: jid.MustParse("juliet@capulet.lit")}, disco.ErrNotHandled},
+		{"full JID", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit/balcony")}, host.ErrNotHandled},
+		{"domain", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("juliet@capulet.lit/balcony"), To: jid.MustParse("capulet.lit")}, host.ErrNotHandled},
+		{"domain sender without to", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("capulet.lit")}, host.ErrNotHandled},
+		{"result", stanza.IQ{ID: "a", Type: stanza.ResultIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit")}, host.ErrNotHandled},
+		{"error", stanza.IQ{ID: "a", Type: stanza.ErrorIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit")}, host.ErrNotHandled},
+		{"result without from", stanza.IQ{ID: "a", Type: stanza.ResultIQ, To: jid.MustParse("juliet@capulet.lit")}, host.ErrNotHandled},
 		{"no addresses", stanza.IQ{ID: "a", Type: stanza.GetIQ}, host.ErrNoSender},
 		{"to an account without from", stanza.IQ{ID: "a", Type: stanza.GetIQ, To: jid.MustParse("juliet@capulet.lit")}, host.ErrNoSender},
 	} {

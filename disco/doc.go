@@ -13,7 +13,7 @@
 // the host adds (its MAM or blocking support, say). Account is a
 // host.IQHandler, as every mixpam IQ handler is: ServeIQ takes the
 // request's header and payload and answers through the host.ReplyFunc it
-// is given; it returns ErrNotHandled for IQs that are not requests to an
+// is given; it returns host.ErrNotHandled for IQs that are not requests to an
 // account, which the host routes elsewhere. Handle adapts it to mellium's
 // mux.
 //

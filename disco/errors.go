@@ -16,12 +16,6 @@ const (
 
 // Errors returned by this package.
 const (
-	// ErrNotHandled is returned by Account.ServeIQ for an IQ that is not a
-	// request addressed to an account's bare JID: a response, or a request to
-	// a full JID or a domain. Nothing was read or sent: the host routes such
-	// IQs elsewhere.
-	ErrNotHandled = host.ErrNotHandled
-
 	// ErrNoQuery is returned by ParseInfo when the first element is not a
 	// disco#info <query/>.
 	ErrNoQuery = constError("disco: payload is not a disco#info query")

@@ -45,7 +45,7 @@ func ExampleAccount_ServeIQ() {
 	req := stanza.IQ{ID: "lx09df27", Type: stanza.GetIQ, From: jid.MustParse("hag66@shakespeare.example/UUID-c8y/1573")}
 	payload := xml.NewDecoder(strings.NewReader(`<query xmlns='http://jabber.org/protocol/disco#info'/>`))
 	if err := account.ServeIQ(context.Background(), req, payload, host.RouteReplies(router)); err != nil {
-		fmt.Println(err) // disco.ErrNotHandled: not for an account; route it on
+		fmt.Println(err) // host.ErrNotHandled: not for an account; route it on
 		return
 	}
 	for _, d := range router.Deliveries() {

@@ -83,7 +83,7 @@ func FuzzAccountServeIQ(f *testing.F) {
 		err = a.ServeIQ(t.Context(), iq, decoderOf(payload), host.RouteReplies(rec))
 		delivered := rec.Deliveries()
 		if err != nil {
-			require.True(t, errors.Is(err, disco.ErrNotHandled) || errors.Is(err, host.ErrNoSender), err)
+			require.True(t, errors.Is(err, host.ErrNotHandled) || errors.Is(err, host.ErrNoSender), err)
 			require.Empty(t, delivered)
 			return
 		}

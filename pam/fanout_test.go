@@ -456,7 +456,7 @@ func TestFanOutPassesOtherMessages(t *testing.T) {
 			e.online("UUID-x4r/2491", true)
 			d := xml.NewDecoder(strings.NewReader(tc.in))
 			res, err := e.fanOut.ServeMessage(context.Background(), fanOutFirstStart(t, d), fanOutUnreadable{t})
-			require.NoError(t, err)
+			require.ErrorIs(t, err, host.ErrNotHandled)
 			require.Equal(t, FanOutResult{Action: FanOutPassed}, res)
 			require.Empty(t, e.records())
 			require.Empty(t, e.router.Deliveries())

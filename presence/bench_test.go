@@ -106,7 +106,7 @@ func BenchmarkInboundFanOut(b *testing.B) {
 			p, payload := newReplay(b, channelPresence)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := h.Inbound(ctx, p, payload.rewind()); err != nil {
+				if err := h.Inbound(ctx, p, payload.rewind()); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -164,7 +164,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 				q.To = u
 				for _, s := range senders {
 					q.From = s
-					if _, err := h.Inbound(ctx, q, payload.rewind()); err != nil {
+					if err := h.Inbound(ctx, q, payload.rewind()); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -228,7 +228,7 @@ func TestBlockRacingPresence(t *testing.T) {
 			defer wg.Done()
 			for i := range 20 {
 				p, payload := decode(t, `<presence from='`+hecateIn+`' to='`+userBare+`'><status>`+strconv.Itoa(i)+`</status></presence>`)
-				_, err := hs.h.Inbound(context.Background(), p, payload)
+				err := hs.h.Inbound(context.Background(), p, payload)
 				assert.NoError(t, err)
 			}
 		}()

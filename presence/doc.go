@@ -67,9 +67,9 @@
 //   - Handler.Disconnected when a session ends (it does nothing when the
 //     session already sent unavailable presence);
 //   - Handler.Inbound with every presence addressed to a local user's bare
-//     JID, before its own processing, stopping when Inbound reports the
-//     presence handled. This covers channel probes, which the host must not
-//     answer itself;
+//     JID, before its own processing, going on with it only when Inbound
+//     returns host.ErrNotHandled. This covers channel probes, which the
+//     host must not answer itself;
 //   - Handler.Directed before routing a session's directed presence (not
 //     subscriptions), dropping it when Directed refuses: presence of a
 //     client that is not MIX capable never reaches a joined channel

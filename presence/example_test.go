@@ -3,6 +3,7 @@ package presence_test
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -93,8 +94,8 @@ func Example() {
 	p, payload := decode(`<presence xmlns='jabber:client' from='123435#coven@mix.shakespeare.example/UUID-a1j/7533' to='hag66@shakespeare.example' id='77E07BB0'>` +
 		`<mix xmlns='urn:xmpp:mix:presence:0'><jid>hecate@shakespeare.example/UUID-x4r/2491</jid><nick>thirdwitch</nick></mix>` +
 		`<show>chat</show></presence>`)
-	handled, err := h.Inbound(ctx, p, payload)
-	fmt.Println("handled:", handled, err)
+	err := h.Inbound(ctx, p, payload)
+	fmt.Println("handled:", err == nil, err)
 	show(router)
 
 	// The client disconnects without unavailable presence (§2.9.4).
@@ -137,17 +138,17 @@ func ExampleHandler_Inbound() {
 		`<presence from='romeo@montague.example/orchard' to='hag66@shakespeare.example'/>`,
 	} {
 		p, payload := decode(raw)
-		handled, err := h.Inbound(ctx, p, payload)
-		fmt.Println(p.From, "handled:", handled, err)
+		err := h.Inbound(ctx, p, payload)
+		fmt.Println(p.From, "not mine:", errors.Is(err, host.ErrNotHandled))
 		show(router)
 	}
 	fmt.Println("spoofed:", h.Stats().Spoofed)
 
 	// Output:
-	// coven@mix.shakespeare.example handled: true <nil>
+	// coven@mix.shakespeare.example not mine: false
 	// to coven@mix.shakespeare.example: from hag66@shakespeare.example/UUID-a1j/7533 away
-	// 1#witches@mix.example/x handled: true <nil>
-	// romeo@montague.example/orchard handled: false <nil>
+	// 1#witches@mix.example/x not mine: false
+	// romeo@montague.example/orchard not mine: true
 	// spoofed: 1
 }
 
@@ -188,7 +189,7 @@ func ExampleHandler_Joined() {
 
 	// The channel answers the refresh; then the user leaves.
 	p, payload = decode(`<presence from='123435#coven@mix.shakespeare.example/UUID-x4r/2491' to='hag66@shakespeare.example'><show>chat</show></presence>`)
-	if _, err := h.Inbound(ctx, p, payload); err != nil {
+	if err := h.Inbound(ctx, p, payload); err != nil {
 		panic(err)
 	}
 	if _, err := rosters.Delete(ctx, user, channel); err != nil {

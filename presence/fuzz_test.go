@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"io"
 	"testing"
 
@@ -59,7 +60,7 @@ func FuzzInbound(f *testing.F) {
 		router.Reset()
 		before := h.Stats()
 
-		handled, _ := h.Inbound(ctx, p, xmlstream.Inner(d))
+		handled := !errors.Is(h.Inbound(ctx, p, xmlstream.Inner(d)), host.ErrNotHandled)
 
 		after := h.Stats()
 		deliveries := router.Deliveries()

@@ -3,6 +3,7 @@ package presence
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -142,9 +143,12 @@ func (hs *harness) online(full string, mix bool) {
 func (hs *harness) inbound(raw string) bool {
 	hs.t.Helper()
 	p, payload := decode(hs.t, raw)
-	handled, err := hs.h.Inbound(context.Background(), p, payload)
+	err := hs.h.Inbound(context.Background(), p, payload)
+	if errors.Is(err, host.ErrNotHandled) {
+		return false
+	}
 	require.NoError(hs.t, err)
-	return handled
+	return true
 }
 
 // deliveries returns what was routed since the last reset, parsed, and

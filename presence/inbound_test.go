@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -183,18 +184,18 @@ func TestInboundRosterFailure(t *testing.T) {
 	hs := fanOutSetup(t)
 	h := newHandler(t, hs.sessions, hs.router, failingRoster{hs.rosters})
 	p, payload := decode(t, channelPresence)
-	handled, err := h.Inbound(context.Background(), p, payload)
+	err := h.Inbound(context.Background(), p, payload)
 	require.ErrorIs(t, err, errStore)
-	require.False(t, handled)
+	require.ErrorIs(t, err, host.ErrNotHandled, "left to the host")
 	require.Empty(t, hs.deliveries())
 }
 
 func TestInboundMalformedPayload(t *testing.T) {
 	hs := fanOutSetup(t)
 	p, payload := decode(t, `<presence from='`+hecateIn+`' to='`+userBare+`'><show>dnd</status></presence>`)
-	handled, err := hs.h.Inbound(context.Background(), p, payload)
-	require.True(t, handled)
+	err := hs.h.Inbound(context.Background(), p, payload)
 	require.Error(t, err)
+	require.NotErrorIs(t, err, host.ErrNotHandled, "handled, and failed")
 	require.Empty(t, hs.deliveries())
 	require.Equal(t, Stats{}, hs.counters(), "nothing cached")
 }

@@ -84,9 +84,8 @@ func TestRefreshEndsWithChannelAnswerOrTimeout(t *testing.T) {
 	// answers with an error.
 	channelSays(hs, hecateIn, "", "")
 	p, payload := decode(t, `<presence type='error' from='`+brew+`' to='`+userBare+`'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`)
-	handled, err := hs.h.Inbound(context.Background(), p, payload)
-	require.NoError(t, err)
-	require.True(t, handled)
+	err := hs.h.Inbound(context.Background(), p, payload)
+	require.NoError(t, err, "handled")
 	require.Len(t, hs.deliveries(), 1, "the error goes nowhere; hecate's presence to the client")
 
 	hs.online(userBare+"/2", true)
@@ -137,7 +136,7 @@ func TestCatchUpOrder(t *testing.T) {
 		}
 		reacted = true
 		p, payload := decode(t, `<presence from='`+hecateIn+`' to='`+userBare+`'><show>chat</show></presence>`)
-		_, err := h.Inbound(ctx, p, payload)
+		err := h.Inbound(ctx, p, payload)
 		return err
 	})
 	sessions := host.NewMemSessions()
@@ -175,7 +174,7 @@ func TestConcurrentTraffic(t *testing.T) {
 					typ = "type='unavailable'"
 				}
 				p, payload := decode(t, `<presence `+typ+` from='`+senders[(n+i)%4]+string(rune('a'+i))+`' to='`+user+`'/>`)
-				_, err := hs.h.Inbound(ctx, p, payload)
+				err := hs.h.Inbound(ctx, p, payload)
 				assert.NoError(t, err)
 			}
 		})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -168,8 +169,7 @@ func (m *mixpam) disconnected(ctx context.Context, session jid.JID) {
 func (m *mixpam) toAccount(ctx context.Context, r *server, start xml.StartElement, toks []xml.Token) {
 	switch start.Name.Local {
 	case "message":
-		res, err := m.fanOut.ServeMessage(ctx, start, replay(toks))
-		if err != nil || res.Action != pam.FanOutPassed {
+		if _, err := m.fanOut.ServeMessage(ctx, start, replay(toks)); !errors.Is(err, host.ErrNotHandled) {
 			return
 		}
 		to, _ := jid.Parse(attr(start, "to"))
@@ -182,7 +182,7 @@ func (m *mixpam) toAccount(ctx context.Context, r *server, start xml.StartElemen
 	case "presence":
 		p, err := stanza.NewPresence(start)
 		if err == nil {
-			_, _ = m.presence.Inbound(ctx, p, replay(toks))
+			_ = m.presence.Inbound(ctx, p, replay(toks))
 		}
 	case "iq":
 		iq, err := stanza.NewIQ(start)
