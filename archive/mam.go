@@ -12,6 +12,8 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
+	"github.com/mixpam/mixpam/internal/xmltok"
 )
 
 // NSMAM is the XEP-0313 Message Archive Management namespace and feature.
@@ -165,7 +167,7 @@ func (h *MAMHandler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenR
 	}
 	a := mamAnswer{h: h, iq: iq, owner: iq.From.Bare(), reply: reply}
 	if iq.To.String() != "" && !iq.To.Equal(a.owner) {
-		return a.error(ctx, mamError(stanza.Auth, stanza.Forbidden, "only the owner may query an archive"))
+		return a.error(ctx, rawstanza.Error(stanza.Auth, stanza.Forbidden, "only the owner may query an archive"))
 	}
 	start, err := mamPayload(payload)
 	if err != nil {
@@ -208,10 +210,10 @@ func (h *MAMHandler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenR
 // an id not in the archive, internal-server-error (logged) otherwise.
 func (h *MAMHandler) storeError(ctx context.Context, a mamAnswer, err error) stanza.Error {
 	if errors.Is(err, ErrNotFound) {
-		return mamError(stanza.Cancel, stanza.ItemNotFound, "no message with that id in the archive")
+		return rawstanza.Error(stanza.Cancel, stanza.ItemNotFound, "no message with that id in the archive")
 	}
 	h.log.WarnContext(ctx, "mixpam: MAM query failed", "owner", a.owner.String(), "err", err)
-	return mamError(stanza.Cancel, stanza.InternalServerError, "the archive is unavailable")
+	return rawstanza.Error(stanza.Cancel, stanza.InternalServerError, "the archive is unavailable")
 }
 
 // metadata answers an archive metadata query (XEP-0313 §6) with the
@@ -251,8 +253,8 @@ func mamPayload(payload xml.TokenReader) (xml.StartElement, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Local != "query" && t.Name.Local != mamMetadata || mamElementSpace(t) != NSMAM {
-				return xml.StartElement{}, mamError(stanza.Cancel, stanza.ServiceUnavailable, "not a MAM query")
+			if t.Name.Local != "query" && t.Name.Local != mamMetadata || xmltok.Space(t, "") != NSMAM {
+				return xml.StartElement{}, rawstanza.Error(stanza.Cancel, stanza.ServiceUnavailable, "not a MAM query")
 			}
 			return t, nil
 		case xml.EndElement:

@@ -53,7 +53,7 @@ const nsXDataValidate = "http://jabber.org/protocol/xdata-validate"
 func (a mamAnswer) error(ctx context.Context, err error) error {
 	var se stanza.Error
 	if !errors.As(err, &se) {
-		se = mamError(stanza.Cancel, stanza.InternalServerError, "")
+		se = rawstanza.Error(stanza.Cancel, stanza.InternalServerError, "")
 	}
 	raw := a.appendIQ(nil, stanza.ErrorIQ)
 	// A stanza.Error renders to well-formed tokens: Append cannot fail.

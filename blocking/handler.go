@@ -15,6 +15,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/ns"
 )
@@ -234,21 +235,13 @@ func (h *Handler) ForFeatures(node string, f func(info.Feature) error) error {
 // server: no to, the user's bare JID or the user's domain.
 func checkAddresses(iq stanza.IQ) *stanza.Error {
 	if iq.From.Localpart() == "" {
-		return &stanza.Error{
-			Type:      stanza.Auth,
-			Condition: stanza.Forbidden,
-			Text:      text("blocking commands must come from a user's session"),
-		}
+		return refusal(stanza.Auth, stanza.Forbidden, "blocking commands must come from a user's session")
 	}
 	to := iq.To
 	if to.Equal(jid.JID{}) || to.Equal(iq.From.Bare()) || to.Equal(iq.From.Domain()) {
 		return nil
 	}
-	return &stanza.Error{
-		Type:      stanza.Auth,
-		Condition: stanza.Forbidden,
-		Text:      text("a user can manage only their own blocklist"),
-	}
+	return refusal(stanza.Auth, stanza.Forbidden, "a user can manage only their own blocklist")
 }
 
 // run carries out cmd for user, whose lock the caller holds, pushes what
@@ -309,11 +302,7 @@ func (h *Handler) push(ctx context.Context, user jid.JID, name string, items []j
 func (h *Handler) internalError(ctx context.Context, req stanza.IQ, err error) xml.TokenReader {
 	h.logger.ErrorContext(ctx, "blocking: command failed",
 		"user", req.From.Bare().String(), "id", req.ID, "error", err)
-	return req.Error(stanza.Error{
-		Type:      stanza.Wait,
-		Condition: stanza.InternalServerError,
-		Text:      text("the blocklist could not be read or changed; try again later"),
-	})
+	return req.Error(rawstanza.Error(stanza.Wait, stanza.InternalServerError, "the blocklist could not be read or changed; try again later"))
 }
 
 // command returns <name xmlns='urn:xmpp:blocking'> with an <item/> child for

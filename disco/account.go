@@ -13,6 +13,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/ns"
 )
@@ -276,7 +277,7 @@ func queryStart(node string) xml.StartElement {
 // errorIQ is the error response to req, echoing the query as XEP-0030 §7
 // shows.
 func errorIQ(req stanza.IQ, query xml.StartElement, cond stanza.Condition, typ stanza.ErrorType, text string) xml.TokenReader {
-	e := stanza.Error{Type: typ, Condition: cond, Text: map[string]string{"": text}}
+	e := rawstanza.Error(typ, cond, text)
 	answer := stanza.IQ{ID: req.ID, Type: stanza.ErrorIQ, From: req.To, To: req.From}
 	return answer.Wrap(xmlstream.MultiReader(xmlstream.Wrap(nil, query), e.TokenReader()))
 }

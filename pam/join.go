@@ -13,6 +13,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -248,11 +249,11 @@ func (h *JoinHandler) admit(ctx context.Context, req joinRequest, reply joinRepl
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return joinError(stanza.Cancel, stanza.ServiceUnavailable, "the server is shutting down")
+		return rawstanza.Error(stanza.Cancel, stanza.ServiceUnavailable, "the server is shutting down")
 	}
 	if h.perUser[op.lane.user] >= h.maxPending {
 		h.mu.Unlock()
-		return joinError(stanza.Wait, stanza.ResourceConstraint,
+		return rawstanza.Error(stanza.Wait, stanza.ResourceConstraint,
 			"too many client-join and client-leave requests are pending; wait for their answers")
 	}
 	h.perUser[op.lane.user]++

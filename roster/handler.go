@@ -14,6 +14,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 )
 
 // lockStripes is the number of per-user locks a Handler keeps. Users share
@@ -139,7 +140,7 @@ func (h *Handler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenRead
 	user := iq.From.Bare()
 	answer := stanza.IQ{ID: iq.ID, From: user, To: iq.From}
 	if iq.To.String() != "" && !iq.To.Bare().Equal(user) {
-		return h.refuse(ctx, answer, reply, stanzaError(stanza.Auth, stanza.Forbidden,
+		return h.refuse(ctx, answer, reply, rawstanza.Error(stanza.Auth, stanza.Forbidden,
 			"only the account's own resources may read or change its roster (RFC 6121 §2.1.5)"))
 	}
 	q, err := ParseQuery(iq.Type, payload)
@@ -208,7 +209,7 @@ func (h *Handler) change(ctx context.Context, answer stanza.IQ, it Item, reply r
 	case found && old.Channel:
 		return nil, h.refuse(ctx, answer, reply, channelNotAllowed())
 	case it.Subscription == Remove && !found:
-		return nil, h.refuse(ctx, answer, reply, stanzaError(stanza.Cancel, stanza.ItemNotFound,
+		return nil, h.refuse(ctx, answer, reply, rawstanza.Error(stanza.Cancel, stanza.ItemNotFound,
 			"the item is not in the roster (RFC 6121 §2.5.3)"))
 	}
 	var ver uint64
@@ -264,7 +265,7 @@ func (h *Handler) refuse(ctx context.Context, answer stanza.IQ, reply replyFunc,
 }
 
 func internalError() stanza.Error {
-	return stanzaError(stanza.Wait, stanza.InternalServerError, "the roster is unavailable; try again later")
+	return rawstanza.Error(stanza.Wait, stanza.InternalServerError, "the roster is unavailable; try again later")
 }
 
 // lock takes user's lock and returns its release.

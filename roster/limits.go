@@ -7,6 +7,8 @@ import (
 
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/internal/rawstanza"
 )
 
 // Defaults for Limits.
@@ -130,6 +132,6 @@ func limitError(err error) (stanza.Error, bool) {
 	default:
 		// RFC 6121 names no condition for a full roster: the quota is
 		// a local service policy (RFC 6120 §8.3.3.12).
-		return stanzaError(stanza.Cancel, stanza.PolicyViolation, le.text), true
+		return rawstanza.Error(stanza.Cancel, stanza.PolicyViolation, le.text), true
 	}
 }
