@@ -79,7 +79,7 @@ type Dispatcher struct {
 // Router, registers a payload twice, or has only one of Resolver and Flags.
 func NewDispatcher(cfg Config) (*Dispatcher, error) {
 	if cfg.Router == nil {
-		return nil, errors.New("mixpam: Config needs a Router")
+		return nil, errors.New("mixpam: Config.Router is required")
 	}
 	if (cfg.Resolver == nil) != (cfg.Flags == nil) {
 		return nil, errors.New("mixpam: Config needs both Resolver and Flags, or neither")

@@ -118,8 +118,15 @@ type FanOut struct {
 
 // NewFanOut returns a FanOut for c.
 func NewFanOut(c FanOutConfig) (*FanOut, error) {
-	if c.Sessions == nil || c.Router == nil || c.Roster == nil || c.Archive == nil {
-		return nil, errors.New("pam: FanOutConfig needs Sessions, Router, Roster and Archive")
+	switch {
+	case c.Sessions == nil:
+		return nil, errors.New("pam: FanOutConfig.Sessions is required")
+	case c.Router == nil:
+		return nil, errors.New("pam: FanOutConfig.Router is required")
+	case c.Roster == nil:
+		return nil, errors.New("pam: FanOutConfig.Roster is required")
+	case c.Archive == nil:
+		return nil, errors.New("pam: FanOutConfig.Archive is required")
 	}
 	f := &FanOut{
 		sessions: c.Sessions,
