@@ -144,8 +144,9 @@ func (d *Dispatcher) Features() []string { return slices.Clone(d.features) }
 //   - every stanza for a local account's bare JID,
 //   - every presence a client sends without to (its broadcast presence).
 //
-// It returns host.ErrNotHandled, having read nothing from r, for a stanza
-// that is not mixpam's: the host processes it as usual (RFC 6121 §8). Any
+// It returns host.ErrNotHandled (test with errors.Is: it may wrap why mixpam
+// could not decide), having read nothing from r, for a stanza that is not
+// mixpam's: the host processes it as usual (RFC 6121 §8). Any
 // other error is a failure the Dispatcher could not answer for (a reply
 // could not be routed, the stanza could not be read); the requester got an
 // answer wherever XMPP asks for one.
