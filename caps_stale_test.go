@@ -84,15 +84,17 @@ func TestStaleCapsVerdictNotApplied(t *testing.T) {
 	_, err = res.MIXCapable(context.Background(), jid.MustParse("bob@example.org/x"), disco.Caps{Hash: "sha-1", Node: "plain", Ver: plainVer})
 	require.NoError(t, err)
 	<-x.queried
-	d, err := mixpam.NewDispatcher(mixpam.Config{Router: w, Presence: presence.New(sessions, w, roster.NewMemStore()), Resolver: res, Flags: flags})
+	pres, err := presence.New(presence.Config{Sessions: sessions, Router: w, Rosters: roster.NewMemStore()})
 	require.NoError(t, err)
-	pres := func(node, ver string) string {
+	d, err := mixpam.NewDispatcher(mixpam.Config{Router: w, Presence: pres, Resolver: res, Flags: flags})
+	require.NoError(t, err)
+	capsPresence := func(node, ver string) string {
 		return `<presence from="alice@example.org/laptop"><c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="` + node + `" ver="` + ver + `"/></presence>`
 	}
 	// 1. caps X, unknown (its lookup hangs); 2. caps Y, cached not MIX.
-	require.NoError(t, dispatch(d, pres("slow", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")))
+	require.NoError(t, dispatch(d, capsPresence("slow", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")))
 	<-x.queried
-	require.NoError(t, dispatch(d, pres("plain", plainVer)))
+	require.NoError(t, dispatch(d, capsPresence("plain", plainVer)))
 	close(x.release)
 	d.Close()
 	r, _ := sessions.Resource(full)

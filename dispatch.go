@@ -43,7 +43,6 @@ type Config struct {
 	IQ []IQ
 	// Account configures the disco#info answers on the account's bare JID;
 	// the Dispatcher adds the features of its handlers to OwnerFeatures.
-	// Account.Router defaults to Router.
 	Account disco.AccountConfig
 	// FanOut takes groupchat messages to bare JIDs.
 	FanOut *pam.FanOut
@@ -82,7 +81,7 @@ type Dispatcher struct {
 // Router, registers a payload twice, or has only one of Resolver and Flags.
 func NewDispatcher(cfg Config) (*Dispatcher, error) {
 	if cfg.Router == nil {
-		return nil, errors.New("mixpam: Config needs a Router")
+		return nil, errors.New("mixpam: Config.Router is required")
 	}
 	if (cfg.Resolver == nil) != (cfg.Flags == nil) {
 		return nil, errors.New("mixpam: Config needs both Resolver and Flags, or neither")
@@ -114,9 +113,6 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 		}
 	}
 	account := cfg.Account
-	if account.Router == nil {
-		account.Router = cfg.Router
-	}
 	account.OwnerFeatures = append(slices.Clone(account.OwnerFeatures), d.features...)
 	a, err := disco.NewAccount(account)
 	if err != nil {
@@ -170,8 +166,9 @@ func (d *Dispatcher) Features() []string { return slices.Clone(d.features) }
 //   - every stanza for a local account's bare JID,
 //   - every presence a client sends without to (its broadcast presence).
 //
-// It returns host.ErrNotHandled, having read nothing from r, for a stanza
-// that is not mixpam's: the host processes it as usual (RFC 6121 §8). Any
+// It returns host.ErrNotHandled (test with errors.Is: it may wrap why mixpam
+// could not decide), having read nothing from r, for a stanza that is not
+// mixpam's: the host processes it as usual (RFC 6121 §8). Any
 // other error is a failure the Dispatcher could not answer for (a reply
 // could not be routed, the stanza could not be read); the requester got an
 // answer wherever XMPP asks for one.
@@ -188,8 +185,8 @@ func (d *Dispatcher) Dispatch(ctx context.Context, start xml.StartElement, r xml
 			return host.ErrNotHandled
 		}
 		res, err := d.cfg.FanOut.ServeMessage(ctx, start, r)
-		if res.Action == pam.FanOutPassed {
-			return host.ErrNotHandled
+		if errors.Is(err, host.ErrNotHandled) {
+			return err
 		}
 		if err != nil {
 			d.log.DebugContext(ctx, "mixpam: fan-out", "action", res.Action.String(), "err", err)
@@ -203,11 +200,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, start xml.StartElement, r xml
 		if p.To.Equal(jid.JID{}) {
 			return d.outbound(ctx, p, xmlstream.Inner(r))
 		}
-		handled, err := d.cfg.Presence.Inbound(ctx, p, xmlstream.Inner(r))
-		if !handled {
-			return host.ErrNotHandled
-		}
-		return err
+		return d.cfg.Presence.Inbound(ctx, p, xmlstream.Inner(r))
 	}
 	return host.ErrNotHandled
 }

@@ -103,7 +103,8 @@ func TestDispatch(t *testing.T) {
 
 func TestNewDispatcherRoutes(t *testing.T) {
 	w := make(wire, 1)
-	rosterH := roster.NewHandler(roster.NewMemStore(), host.NewMemSessions(), w)
+	rosterH, err := roster.NewHandler(roster.HandlerConfig{Store: roster.NewMemStore(), Sessions: host.NewMemSessions(), Router: w})
+	require.NoError(t, err)
 	x := xml.Name{Space: "urn:example:x", Local: "x"}
 	get, set := host.IQRoute{Type: stanza.GetIQ, Name: x}, host.IQRoute{Type: stanza.SetIQ, Name: x}
 	f := host.IQHandlerFunc(func(context.Context, stanza.IQ, xml.TokenReader, host.ReplyFunc) error { return host.ErrNotHandled })
@@ -129,7 +130,7 @@ func TestNewDispatcherRoutes(t *testing.T) {
 			}
 		})
 	}
-	_, err := mixpam.NewDispatcher(mixpam.Config{})
+	_, err = mixpam.NewDispatcher(mixpam.Config{})
 	require.Error(t, err)
 }
 

@@ -21,4 +21,15 @@
 // (Features) and answers disco#info on the account with them, so that no
 // feature a handler implements (urn:xmpp:sid:0, which the fan-out enforces,
 // say) can be left out.
+//
+// # Constructors
+//
+// Every handler and filter a host wires is built the same way: one config
+// struct named for what it builds (roster.HandlerConfig, blocking.FilterConfig,
+// presence.Config, pam.JoinConfig, archive.MAMConfig, disco.ResolverConfig,
+// Config, …), whose zero fields mean documented defaults, and a constructor
+// that returns the value or an error naming the missing required field or
+// the bad value. No constructor panics. In-memory stores (roster.NewMemStore
+// and the like) and adapters of one value (blocking.StoreChecker,
+// host.NewExchange) need no config and take their argument directly.
 package mixpam

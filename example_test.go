@@ -48,10 +48,19 @@ func (w wire) Route(ctx context.Context, to jid.JID, r xml.TokenReader) error {
 func newMixpam(sessions *host.MemSessions, w host.RawRouter) (*mixpam.Dispatcher, error) {
 	exchange := host.NewExchange(w)
 	rosters, archives, blocks := roster.NewMemStore(), archive.NewMemStore(), blocking.NewMemStore()
-	filter := blocking.NewFilter(blocking.StoreChecker(blocks))
-	rosterH := roster.NewHandler(rosters, sessions, w)
-	pres := presence.New(sessions, w, rosters, presence.Blocking(filter))
-	join, err := pam.NewJoinHandler(pam.JoinConfig{Exchanger: exchange, Roster: rosterH, Router: w, Presence: pres})
+	filter, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(blocks)})
+	if err != nil {
+		return nil, err
+	}
+	rosterH, err := roster.NewHandler(roster.HandlerConfig{Store: rosters, Sessions: sessions, Router: w})
+	if err != nil {
+		return nil, err
+	}
+	pres, err := presence.New(presence.Config{Sessions: sessions, Router: w, Rosters: rosters, Block: filter})
+	if err != nil {
+		return nil, err
+	}
+	join, err := pam.NewJoinHandler(pam.JoinConfig{Exchanger: exchange, Roster: rosterH, Presence: pres})
 	if err != nil {
 		return nil, err
 	}
@@ -59,11 +68,14 @@ func newMixpam(sessions *host.MemSessions, w host.RawRouter) (*mixpam.Dispatcher
 	if err != nil {
 		return nil, err
 	}
-	mam, err := archive.NewMAMHandler(archive.MAMConfig{Store: archives, Router: w})
+	mam, err := archive.NewMAMHandler(archive.MAMConfig{Store: archives})
 	if err != nil {
 		return nil, err
 	}
-	blockH := blocking.NewHandler(blocks, sessions, w, blocking.WithPresence(pres))
+	blockH, err := blocking.NewHandler(blocking.HandlerConfig{Store: blocks, Sessions: sessions, Router: w, Presence: pres})
+	if err != nil {
+		return nil, err
+	}
 	resolver, err := disco.NewResolver(disco.ResolverConfig{Exchanger: exchange})
 	if err != nil {
 		return nil, err

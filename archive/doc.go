@@ -14,7 +14,7 @@
 // with, start and end filters, XEP-0059 paging forwards and backwards, form
 // discovery; §7 urn:xmpp:mam:2#extended: before-id, after-id, ids, flipped
 // pages, the §6 metadata query; §4.1.4 include-groupchat) and advertises
-// the features of MAMFeatures; a host calls MAMHandler.HandleIQ, or
+// the features of MAMFeatures; a host calls MAMHandler.ServeIQ (host.IQHandler), or
 // registers Handle on a mellium mux.ServeMux. Queries are parsed here,
 // strictly, rather than with mellium's history.Query.
 package archive

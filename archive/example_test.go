@@ -11,12 +11,13 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/archive"
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 // A client asks for the last page of its messages from one channel
 // (XEP-0313 §4.3 with an empty <before/>).
-func ExampleMAMHandler_HandleIQ() {
+func ExampleMAMHandler_ServeIQ() {
 	ctx := context.Background()
 	owner := jid.MustParse("juliet@capulet.example")
 	coven := jid.MustParse("coven@mix.shakespeare.example")
@@ -29,7 +30,7 @@ func ExampleMAMHandler_HandleIQ() {
 		}
 	}
 	router := hosttest.NewRecorder(nil)
-	h, err := archive.NewMAMHandler(archive.MAMConfig{Store: store, Router: router})
+	h, err := archive.NewMAMHandler(archive.MAMConfig{Store: store})
 	if err != nil {
 		panic(err)
 	}
@@ -42,7 +43,7 @@ func ExampleMAMHandler_HandleIQ() {
   </x>
   <set xmlns="http://jabber.org/protocol/rsm"><max>2</max><before/></set>
 </query>`))
-	if err := h.HandleIQ(ctx, iq, payload); err != nil {
+	if err := h.ServeIQ(ctx, iq, payload, host.RouteReplies(router)); err != nil {
 		panic(err)
 	}
 	for _, d := range router.Deliveries() {
@@ -58,7 +59,7 @@ func ExampleMAMHandler_HandleIQ() {
 
 // A client of urn:xmpp:mam:2#extended first asks for the archive's metadata
 // (XEP-0313 §6), then fetches what it misses with after-id (§4.1.3).
-func ExampleMAMHandler_HandleIQ_extended() {
+func ExampleMAMHandler_ServeIQ_extended() {
 	ctx := context.Background()
 	owner := jid.MustParse("juliet@capulet.example")
 	coven := jid.MustParse("coven@mix.shakespeare.example")
@@ -71,14 +72,14 @@ func ExampleMAMHandler_HandleIQ_extended() {
 		}
 	}
 	router := hosttest.NewRecorder(nil)
-	h, err := archive.NewMAMHandler(archive.MAMConfig{Store: store, Router: router})
+	h, err := archive.NewMAMHandler(archive.MAMConfig{Store: store})
 	if err != nil {
 		panic(err)
 	}
 	balcony := jid.MustParse("juliet@capulet.example/balcony")
 
 	metadata := xml.NewDecoder(strings.NewReader(`<metadata xmlns="urn:xmpp:mam:2"/>`))
-	if err := h.HandleIQ(ctx, stanza.IQ{ID: "m1", Type: stanza.GetIQ, From: balcony}, metadata); err != nil {
+	if err := h.ServeIQ(ctx, stanza.IQ{ID: "m1", Type: stanza.GetIQ, From: balcony}, metadata, host.RouteReplies(router)); err != nil {
 		panic(err)
 	}
 	query := xml.NewDecoder(strings.NewReader(`<query xmlns="urn:xmpp:mam:2">
@@ -87,7 +88,7 @@ func ExampleMAMHandler_HandleIQ_extended() {
     <field var="after-id"><value>a2</value></field>
   </x>
 </query>`))
-	if err := h.HandleIQ(ctx, stanza.IQ{ID: "q1", Type: stanza.SetIQ, From: balcony}, query); err != nil {
+	if err := h.ServeIQ(ctx, stanza.IQ{ID: "q1", Type: stanza.SetIQ, From: balcony}, query, host.RouteReplies(router)); err != nil {
 		panic(err)
 	}
 	for _, d := range router.Deliveries() {

@@ -12,6 +12,8 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
+	"github.com/mixpam/mixpam/internal/xmltok"
 )
 
 // NSMAM is the XEP-0313 Message Archive Management namespace and feature.
@@ -49,14 +51,10 @@ const (
 // errNoSender reports a request the host handed over without from.
 var errNoSender = fmt.Errorf("archive: MAM query without the requester's full JID: %w", host.ErrNoSender)
 
-// MAMConfig configures a MAMHandler. Store and Router are required.
+// MAMConfig configures a MAMHandler. Store is required.
 type MAMConfig struct {
 	// Store is the archive queried.
 	Store Store
-	// Router delivers the result messages and the IQ answer to the
-	// requesting client, in that order; it must keep the order of the
-	// stanzas it is given for one recipient.
-	Router host.Router
 	// PageSize is the number of results of a query without RSM <max/>;
 	// zero means DefaultPageSize, or MaxPageSize if that is smaller.
 	PageSize int
@@ -107,7 +105,6 @@ type MAMConfig struct {
 // A MAMHandler is safe for concurrent use. Create it with NewMAMHandler.
 type MAMHandler struct {
 	store       Store
-	router      host.Router
 	pageSize    int
 	maxPageSize int
 	log         *slog.Logger
@@ -116,12 +113,12 @@ type MAMHandler struct {
 // NewMAMHandler returns a MAMHandler for c.
 func NewMAMHandler(c MAMConfig) (*MAMHandler, error) {
 	switch {
-	case c.Store == nil || c.Router == nil:
-		return nil, errors.New("archive: MAMConfig needs Store and Router")
+	case c.Store == nil:
+		return nil, errors.New("archive: MAMConfig.Store is required")
 	case c.PageSize < 0 || c.MaxPageSize < 0:
 		return nil, errors.New("archive: MAMConfig page sizes must not be negative")
 	}
-	h := &MAMHandler{store: c.Store, router: c.Router, pageSize: c.PageSize, maxPageSize: c.MaxPageSize, log: c.Logger}
+	h := &MAMHandler{store: c.Store, pageSize: c.PageSize, maxPageSize: c.MaxPageSize, log: c.Logger}
 	if h.maxPageSize == 0 {
 		h.maxPageSize = DefaultMaxPageSize
 	}
@@ -137,28 +134,22 @@ func NewMAMHandler(c MAMConfig) (*MAMHandler, error) {
 	return h, nil
 }
 
-// HandleIQ answers one IQ whose payload is a MAM <query/>. It is the entry
-// point for any host: call it for IQs of type get or set with a
+// ServeIQ implements host.IQHandler: it answers one IQ whose payload is a
+// MAM <query/>. Hand it the IQs of type get or set with a
 // {urn:xmpp:mam:2}query payload addressed to a local user's bare JID or to
 // no one (the account itself).
 //
 // iq is the IQ's header, its From the session's authenticated full JID as
 // stamped by the host; payload yields the IQ's children (the tokens between
-// <iq> and </iq>) as an xml.Decoder yields them. HandleIQ reads payload up to
+// <iq> and </iq>) as an xml.Decoder yields them. ServeIQ reads payload up to
 // the end of the <query/> and may stop at the first problem it finds. IQs of
 // type result and error are ignored: they are never answered (RFC 6120
 // §8.2.3).
 //
-// The results and the answer are routed before HandleIQ returns. The error
-// wraps host.ErrNoSender when the host stamped no from, or is the Router's
-// failure to deliver; failures of the store are answered to the client
-// (internal-server-error) and logged.
-func (h *MAMHandler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
-	return h.ServeIQ(ctx, iq, payload, host.RouteReplies(h.router))
-}
-
-// ServeIQ implements host.IQHandler: HandleIQ with the result messages and
-// the answer delivered through reply.
+// The result messages and then the answer go through reply before ServeIQ
+// returns; reply must keep the order of the stanzas it is given. The error wraps host.ErrNoSender when the host stamped no from,
+// or is reply's failure to deliver; failures of the store are answered to
+// the client (internal-server-error) and logged.
 func (h *MAMHandler) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
 	return h.serve(ctx, iq, payload, func(ctx context.Context, raw []byte) error {
 		return reply(ctx, iq.From, raw)
@@ -179,10 +170,10 @@ func (h *MAMHandler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenR
 		// A server or a bare JID (from another server) is not a session
 		// of the archive's owner (XEP-0313 §4: a user queries its own
 		// archive); it gets an answer all the same (RFC 6120 §8.2.3).
-		return a.error(ctx, mamError(stanza.Auth, stanza.Forbidden, "only a session of the owner may query an archive"))
+		return a.error(ctx, rawstanza.Error(stanza.Auth, stanza.Forbidden, "only a session of the owner may query an archive"))
 	}
 	if iq.To.String() != "" && !iq.To.Equal(a.owner) {
-		return a.error(ctx, mamError(stanza.Auth, stanza.Forbidden, "only the owner may query an archive"))
+		return a.error(ctx, rawstanza.Error(stanza.Auth, stanza.Forbidden, "only the owner may query an archive"))
 	}
 	start, err := mamPayload(payload)
 	if err != nil {
@@ -225,10 +216,10 @@ func (h *MAMHandler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenR
 // an id not in the archive, internal-server-error (logged) otherwise.
 func (h *MAMHandler) storeError(ctx context.Context, a mamAnswer, err error) stanza.Error {
 	if errors.Is(err, ErrNotFound) {
-		return mamError(stanza.Cancel, stanza.ItemNotFound, "no message with that id in the archive")
+		return rawstanza.Error(stanza.Cancel, stanza.ItemNotFound, "no message with that id in the archive")
 	}
 	h.log.WarnContext(ctx, "mixpam: MAM query failed", "owner", a.owner.String(), "err", err)
-	return mamError(stanza.Cancel, stanza.InternalServerError, "the archive is unavailable")
+	return rawstanza.Error(stanza.Cancel, stanza.InternalServerError, "the archive is unavailable")
 }
 
 // metadata answers an archive metadata query (XEP-0313 §6) with the
@@ -268,8 +259,8 @@ func mamPayload(payload xml.TokenReader) (xml.StartElement, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Local != "query" && t.Name.Local != mamMetadata || mamElementSpace(t) != NSMAM {
-				return xml.StartElement{}, mamError(stanza.Cancel, stanza.ServiceUnavailable, "not a MAM query")
+			if t.Name.Local != "query" && t.Name.Local != mamMetadata || xmltok.Space(t, "") != NSMAM {
+				return xml.StartElement{}, rawstanza.Error(stanza.Cancel, stanza.ServiceUnavailable, "not a MAM query")
 			}
 			return t, nil
 		case xml.EndElement:

@@ -27,8 +27,7 @@ type mamAnswer struct {
 	reply mamReply
 }
 
-// mamReply delivers one serialised stanza to the requester: through the
-// Router for HandleIQ, into the session's stream for the mux adapter.
+// mamReply delivers one serialised stanza to the requester.
 type mamReply func(ctx context.Context, raw []byte) error
 
 // mamForm is the answer to form discovery (XEP-0313 §4.1.5): the fields
@@ -54,7 +53,7 @@ const nsXDataValidate = "http://jabber.org/protocol/xdata-validate"
 func (a mamAnswer) error(ctx context.Context, err error) error {
 	var se stanza.Error
 	if !errors.As(err, &se) {
-		se = mamError(stanza.Cancel, stanza.InternalServerError, "")
+		se = rawstanza.Error(stanza.Cancel, stanza.InternalServerError, "")
 	}
 	raw := a.appendIQ(nil, stanza.ErrorIQ)
 	// A stanza.Error renders to well-formed tokens: Append cannot fail.

@@ -14,6 +14,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/host/hosttest"
 )
 
@@ -41,7 +42,6 @@ func newMAMEnv(t testing.TB, cfg MAMConfig) *mamEnv {
 	if cfg.Store == nil {
 		cfg.Store = e.store
 	}
-	cfg.Router = e.router
 	var err error
 	e.handler, err = NewMAMHandler(cfg)
 	require.NoError(t, err)
@@ -88,7 +88,7 @@ func (e *mamEnv) serve(typ stanza.IQType, to, payload string) mamAnswers {
 	d := xml.NewDecoder(strings.NewReader(`<iq xmlns="jabber:client">` + payload + `</iq>`))
 	_, err := d.Token()
 	require.NoError(e.t, err)
-	require.NoError(e.t, e.handler.HandleIQ(context.Background(), iq, d))
+	require.NoError(e.t, e.handler.ServeIQ(context.Background(), iq, d, host.RouteReplies(e.router)))
 	a := parseMAMAnswers(e.t, e.router.Deliveries())
 	// The answer comes from the entity the query was addressed to, the
 	// owner's archive when it had no to.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/host"
 )
 
 // FuzzMAMQuery feeds arbitrary IQ payloads to the MAM handler, as an
@@ -28,9 +30,9 @@ func FuzzMAMQuery(f *testing.F) {
 		if len(payload) > 0 && payload[0]&1 == 1 {
 			iq.Type = stanza.GetIQ
 		}
-		err := e.handler.HandleIQ(context.Background(), iq, xml.NewDecoder(bytes.NewReader(payload)))
+		err := e.handler.ServeIQ(context.Background(), iq, xml.NewDecoder(bytes.NewReader(payload)), host.RouteReplies(e.router))
 		if err != nil {
-			t.Fatalf("HandleIQ: %v", err)
+			t.Fatalf("ServeIQ: %v", err)
 		}
 		ds := e.router.Deliveries()
 		if len(ds) == 0 || len(ds) > 11 {

@@ -2,17 +2,20 @@ package archive
 
 import (
 	"encoding/xml"
+	"errors"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"mellium.im/xmlstream"
 	"mellium.im/xmpp/form"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/paging"
 	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/internal/rawstanza"
+	"github.com/mixpam/mixpam/internal/xmltok"
 )
 
 // maxMAMValue bounds the text of one form value or RSM element: the longest
@@ -73,7 +76,7 @@ func parseMAMQuery(start xml.StartElement, r xml.TokenReader) (mamQuery, error) 
 		case xml.EndElement:
 			return q, nil
 		case xml.StartElement:
-			switch name := (xml.Name{Space: mamElementSpace(t), Local: t.Name.Local}); name {
+			switch name := (xml.Name{Space: xmltok.Space(t, ""), Local: t.Name.Local}); name {
 			case xml.Name{Space: form.NS, Local: "x"}:
 				if seenForm {
 					return mamQuery{}, mamBadRequest("the query has two data forms")
@@ -114,7 +117,7 @@ const (
 
 // parseMAMForm parses a XEP-0004 submit form (start is its <x/>) into q.
 func parseMAMForm(start xml.StartElement, r xml.TokenReader, q *mamQuery) error {
-	if typ, _ := mamAttr(start, "type"); typ != "submit" {
+	if typ, _ := xmltok.Attr(start, "type"); typ != "submit" {
 		return mamBadRequest("the query's data form must be of type submit")
 	}
 	seen := make(map[string]bool, 4)
@@ -127,14 +130,14 @@ func parseMAMForm(start xml.StartElement, r xml.TokenReader, q *mamQuery) error 
 		case xml.EndElement:
 			return nil
 		case xml.StartElement:
-			if t.Name.Local != "field" || mamElementSpace(t) != form.NS {
+			if t.Name.Local != "field" || xmltok.Space(t, "") != form.NS {
 				// <title/>, <instructions/>, or an extension.
 				if err := mamSkip(r); err != nil {
 					return err
 				}
 				continue
 			}
-			name, ok := mamAttr(t, "var")
+			name, ok := xmltok.Attr(t, "var")
 			if !ok {
 				return mamBadRequest("a form field has no var")
 			}
@@ -240,7 +243,7 @@ func readMAMFieldValues(r xml.TokenReader, name string) ([]string, error) {
 		case xml.EndElement:
 			return values, nil
 		case xml.StartElement:
-			if t.Name.Local != "value" || mamElementSpace(t) != form.NS {
+			if t.Name.Local != "value" || xmltok.Space(t, "") != form.NS {
 				if err := mamSkip(r); err != nil {
 					return nil, err
 				}
@@ -250,7 +253,7 @@ func readMAMFieldValues(r xml.TokenReader, name string) ([]string, error) {
 			case len(values) == 1 && name != mamFieldIDs:
 				return nil, mamBadRequest("the " + strconv.Quote(name) + " field has more than one value")
 			case len(values) == maxMAMIDs:
-				return nil, mamError(stanza.Modify, stanza.PolicyViolation,
+				return nil, rawstanza.Error(stanza.Modify, stanza.PolicyViolation,
 					"ids has more than "+strconv.Itoa(maxMAMIDs)+" values")
 			}
 			value, err := readMAMText(r)
@@ -278,7 +281,7 @@ func parseMAMSet(r xml.TokenReader, q *Query) error {
 			return nil
 		case xml.StartElement:
 			name := t.Name.Local
-			if mamElementSpace(t) != paging.NS {
+			if xmltok.Space(t, "") != paging.NS {
 				if err := mamSkip(r); err != nil {
 					return err
 				}
@@ -322,74 +325,42 @@ func parseMAMSet(r xml.TokenReader, q *Query) error {
 	}
 }
 
-// readMAMText reads character data up to the end of the current element,
+// readMAMText reads the text of the element whose start was just read,
 // which must have no child elements.
 func readMAMText(r xml.TokenReader) (string, error) {
-	var b strings.Builder
-	for {
-		tok, err := r.Token()
-		if tok == nil {
-			return "", mamReadError(err)
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return b.String(), nil
-		case xml.StartElement:
-			return "", mamBadRequest("unexpected <" + t.Name.Local + "/> in a value")
-		case xml.CharData:
-			if b.Len()+len(t) > maxMAMValue {
-				return "", mamBadRequest("a value is too long")
-			}
-			b.Write(t)
-		}
+	v, err := xmltok.Text(r, maxMAMValue)
+	switch {
+	case errors.Is(err, xmltok.ErrChild):
+		return "", mamBadRequest("an element inside a value")
+	case errors.Is(err, xmltok.ErrTooLong):
+		return "", mamBadRequest("a value is too long")
+	case err != nil:
+		return "", mamReadError(err)
 	}
+	return v, nil
 }
 
 // mamSkip reads up to the end of the element whose start was just read.
 func mamSkip(r xml.TokenReader) error {
-	if err := xmlstream.Skip(r); err != nil {
+	if err := xmltok.Skip(r); err != nil {
 		return mamReadError(err)
 	}
 	return nil
 }
 
-// mamElementSpace is the namespace of an element, whether the token came
-// from a Decoder (Name.Space set) or was built with an xmlns attribute.
-func mamElementSpace(t xml.StartElement) string {
-	if t.Name.Space != "" {
-		return t.Name.Space
-	}
-	v, _ := mamAttr(t, "xmlns")
-	return v
-}
-
-// mamAttr returns the value of the unqualified attribute local of start.
-func mamAttr(start xml.StartElement, local string) (string, bool) {
-	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == local {
-			return a.Value, true
-		}
-	}
-	return "", false
-}
-
 // mamReadError is the answer to a query that could not be read to its end:
 // a token stream that ended early or is not XML.
 func mamReadError(err error) error {
-	if err == nil || err == io.EOF {
+	if err == nil || err == io.EOF || err == io.ErrUnexpectedEOF {
 		return mamBadRequest("the query ends before its end element")
 	}
 	return mamBadRequest("the query is not well-formed XML")
 }
 
 func mamBadRequest(text string) stanza.Error {
-	return mamError(stanza.Modify, stanza.BadRequest, text)
+	return rawstanza.Error(stanza.Modify, stanza.BadRequest, text)
 }
 
 func mamNotImplemented(text string) stanza.Error {
-	return mamError(stanza.Cancel, stanza.FeatureNotImplemented, text)
-}
-
-func mamError(typ stanza.ErrorType, cond stanza.Condition, text string) stanza.Error {
-	return stanza.Error{Type: typ, Condition: cond, Text: map[string]string{"": text}}
+	return rawstanza.Error(stanza.Cancel, stanza.FeatureNotImplemented, text)
 }

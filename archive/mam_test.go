@@ -17,7 +17,6 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/host/hosttest"
 )
 
 func TestMAMResultShape(t *testing.T) {
@@ -319,7 +318,7 @@ func (e *mamEnv) serveRaw(payload string) mamAnswers {
 	e.t.Helper()
 	e.router.Reset()
 	d := xml.NewDecoder(strings.NewReader(payload))
-	require.NoError(e.t, e.handler.HandleIQ(context.Background(), stanza.IQ{ID: "q1", Type: stanza.SetIQ, From: mamRequester}, d))
+	require.NoError(e.t, e.handler.ServeIQ(context.Background(), stanza.IQ{ID: "q1", Type: stanza.SetIQ, From: mamRequester}, d, host.RouteReplies(e.router)))
 	a := parseMAMAnswers(e.t, e.router.Deliveries())
 	require.Equal(e.t, mamOwner.String(), a.IQ.From, "the answer to a query without to comes from the owner's bare JID")
 	return a
@@ -371,7 +370,7 @@ func TestMAMIgnoresAnswers(t *testing.T) {
 	e := newMAMEnv(t, MAMConfig{})
 	for _, typ := range []stanza.IQType{stanza.ResultIQ, stanza.ErrorIQ} {
 		iq := stanza.IQ{ID: "q1", Type: typ, From: mamRequester}
-		require.NoError(t, e.handler.HandleIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(""))))
+		require.NoError(t, e.handler.ServeIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader("")), host.RouteReplies(e.router)))
 	}
 	require.Empty(t, e.router.Deliveries())
 }
@@ -379,7 +378,7 @@ func TestMAMIgnoresAnswers(t *testing.T) {
 func TestMAMNeedsTheRequester(t *testing.T) {
 	e := newMAMEnv(t, MAMConfig{})
 	iq := stanza.IQ{ID: "q1", Type: stanza.SetIQ}
-	err := e.handler.HandleIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(`<query xmlns="urn:xmpp:mam:2"/>`)))
+	err := e.handler.ServeIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(`<query xmlns="urn:xmpp:mam:2"/>`)), host.RouteReplies(e.router))
 	require.ErrorIs(t, err, host.ErrNoSender)
 	require.Empty(t, e.router.Deliveries())
 }
@@ -394,7 +393,7 @@ func TestMAMFromNoSession(t *testing.T) {
 		t.Run(from, func(t *testing.T) {
 			e.router.Reset()
 			iq := stanza.IQ{ID: "q1", Type: stanza.SetIQ, From: jid.MustParse(from), To: mamOwner}
-			require.NoError(t, e.handler.HandleIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(`<query xmlns="urn:xmpp:mam:2"/>`))))
+			require.NoError(t, e.handler.ServeIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(`<query xmlns="urn:xmpp:mam:2"/>`)), host.RouteReplies(e.router)))
 			ds := e.router.Deliveries()
 			require.Len(t, ds, 1, "one answer, no results")
 			s := string(ds[0].Stanza)
@@ -414,22 +413,25 @@ func (mamBrokenRouter) Route(context.Context, jid.JID, xml.TokenReader) error {
 }
 
 func TestMAMRouterFailure(t *testing.T) {
-	h, err := NewMAMHandler(MAMConfig{Store: NewMemStore(), Router: mamBrokenRouter{}})
+	h, err := NewMAMHandler(MAMConfig{Store: NewMemStore()})
 	require.NoError(t, err)
 	iq := stanza.IQ{ID: "q1", Type: stanza.SetIQ, From: mamRequester}
-	err = h.HandleIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(`<query xmlns="urn:xmpp:mam:2"/>`)))
+	err = h.ServeIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(`<query xmlns="urn:xmpp:mam:2"/>`)), host.RouteReplies(mamBrokenRouter{}))
 	require.ErrorContains(t, err, "session gone")
 }
 
 func TestNewMAMHandlerChecksItsConfig(t *testing.T) {
-	for _, c := range []MAMConfig{
-		{Router: hosttest.NewRecorder(nil)},
-		{Store: NewMemStore()},
-		{Store: NewMemStore(), Router: hosttest.NewRecorder(nil), PageSize: -1},
-		{Store: NewMemStore(), Router: hosttest.NewRecorder(nil), PageSize: 30, MaxPageSize: 20},
+	for _, tc := range []struct {
+		c    MAMConfig
+		want string
+	}{
+		{MAMConfig{}, "MAMConfig.Store is required"},
+		{MAMConfig{Store: NewMemStore(), PageSize: -1}, "must not be negative"},
+		{MAMConfig{Store: NewMemStore(), PageSize: 30, MaxPageSize: 20}, "exceeds MaxPageSize"},
 	} {
-		_, err := NewMAMHandler(c)
-		require.Error(t, err)
+		h, err := NewMAMHandler(tc.c)
+		require.ErrorContains(t, err, tc.want)
+		require.Nil(t, h)
 	}
 }
 

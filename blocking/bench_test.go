@@ -53,7 +53,7 @@ func storeFilter(b *testing.B, items []jid.JID) *blocking.Filter {
 	store := blocking.NewMemStore()
 	_, err := store.Block(context.Background(), juliet, items...)
 	require.NoError(b, err)
-	return blocking.NewFilter(blocking.StoreChecker(store))
+	return newFilter(b, blocking.FilterConfig{Checker: blocking.StoreChecker(store)})
 }
 
 // BenchmarkBlocked measures the decision for traffic that is not blocked
@@ -70,7 +70,7 @@ func BenchmarkBlocked(b *testing.B) {
 				filter *blocking.Filter
 			}{
 				{"store", storeFilter(b, items)},
-				{"baseline-linear-scan", blocking.NewFilter(linearChecker(items))},
+				{"baseline-linear-scan", newFilter(b, blocking.FilterConfig{Checker: linearChecker(items)})},
 			}
 			for _, f := range filters {
 				b.Run(fmt.Sprintf("%s/%s/items=%d", p.name, f.name, n), func(b *testing.B) {

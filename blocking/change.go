@@ -29,7 +29,7 @@ type Change struct {
 // Filter.
 func (c Change) Affects(peer Peer) bool {
 	// A Filter over the change's items alone: it cannot fail.
-	blocked, _ := NewFilter(itemsChecker(c.Items)).Blocked(context.Background(), c.User, peer)
+	blocked, _ := (&Filter{check: itemsChecker(c.Items)}).Blocked(context.Background(), c.User, peer)
 	return blocked
 }
 
@@ -53,9 +53,9 @@ func (items itemsChecker) Blocks(_ context.Context, _, peer jid.JID) (bool, erro
 // blocked JIDs allowed to receive it) and, from the blocked JIDs, to the
 // user's resources that had their presence, so that each side sees the
 // other offline; an unblock sends the current presence both ways again. The
-// Handler calls it after each change that took effect (WithPresence); the
-// host implements it with its presence engine, and presence.Handler does it
-// for channel presence.
+// Handler calls it after each change that took effect
+// (HandlerConfig.Presence); the host implements it with its presence
+// engine, and presence.Handler does it for channel presence.
 type PresenceUpdater interface {
 	// BlocklistChanged is called once the change is stored and pushed,
 	// before the command is answered, with the user's other blocking

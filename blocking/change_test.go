@@ -83,7 +83,7 @@ func TestHandlerReportsChanges(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &changes{}
-			e := newEnv(t, nil, nil, blocking.WithPresence(rec))
+			e := newEnv(t, nil, nil, withPresence(rec))
 			answer := e.do(t, tc.raw)
 			require.Contains(t, answer, `type="result"`)
 			require.Equal(t, tc.want, rec.got)
@@ -94,7 +94,7 @@ func TestHandlerReportsChanges(t *testing.T) {
 // A failing PresenceUpdater does not fail the command, which took effect.
 func TestHandlerPresenceFailureStillAnswers(t *testing.T) {
 	rec := &changes{fail: errors.New("presence down")}
-	e := newEnv(t, nil, nil, blocking.WithPresence(blocking.PresenceUpdaters{rec, rec}))
+	e := newEnv(t, nil, nil, withPresence(blocking.PresenceUpdaters{rec, rec}))
 	answer := e.do(t, `<iq type='set' id='u1' from='juliet@capulet.lit/chamber'><unblock xmlns='urn:xmpp:blocking'/></iq>`)
 	require.Contains(t, answer, `type="result"`)
 	require.Len(t, rec.got, 2, "every updater is called")

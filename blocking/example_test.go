@@ -31,7 +31,11 @@ func ExampleFilter_Blocked() {
 	_, _ = store.Block(ctx, user,
 		jid.MustParse("123456#coven@mix.shakespeare.example"),
 		jid.MustParse("spam@mix.shakespeare.example"))
-	filter := blocking.NewFilter(blocking.StoreChecker(store))
+	filter, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(store)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	for _, p := range []blocking.Peer{
 		{JID: jid.MustParse("coven@mix.shakespeare.example/123456"), Groupchat: true},
@@ -61,7 +65,11 @@ func ExampleNewFilter() {
 		// The host's own matching; here, Hecate blocks one channel.
 		return peer.Bare().String() == "coven@mix.shakespeare.example", nil
 	}
-	filter := blocking.NewFilter(blocking.CheckerFunc(hostCheck), blocking.MatchRealJID())
+	filter, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.CheckerFunc(hostCheck), MatchRealJID: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	user := jid.MustParse("hecate@shakespeare.example")
 	participant := jid.MustParse("123456#coven@mix.shakespeare.example/UUID-a1j")
@@ -108,13 +116,17 @@ func ExampleKnown() {
 // The Handler pushes a client's block command to the user's resources that
 // requested the blocklist (here both have, as if each had sent a blocklist
 // get) and answers it, all through the host's router.
-func ExampleHandler_HandleIQ() {
+func ExampleHandler_ServeIQ() {
 	ctx := context.Background()
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/chamber"), BlocklistRequested: true})
 	sessions.Add(host.Resource{JID: jid.MustParse("juliet@capulet.com/balcony"), BlocklistRequested: true})
 	router := hosttest.NewRecorder(nil)
-	h := blocking.NewHandler(blocking.NewMemStore(), sessions, router)
+	h, err := blocking.NewHandler(blocking.HandlerConfig{Store: blocking.NewMemStore(), Sessions: sessions, Router: router})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	// The host decodes the IQ and stamps its from.
 	d := xml.NewDecoder(strings.NewReader(`<iq type='set' id='block1'>
@@ -126,7 +138,7 @@ func ExampleHandler_HandleIQ() {
 	iq, _ := stanza.NewIQ(tok.(xml.StartElement))
 	iq.From = jid.MustParse("juliet@capulet.com/chamber")
 
-	if err := h.HandleIQ(ctx, iq, xmlstream.Inner(d)); err != nil {
+	if err := h.ServeIQ(ctx, iq, xmlstream.Inner(d), host.RouteReplies(router)); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -163,7 +175,11 @@ func ExampleBlockedError() {
 func ExampleHandle() {
 	sessions := host.NewMemSessions()
 	router := hosttest.NewRecorder(nil) // the host's router, with a send queue
-	h := blocking.NewHandler(blocking.NewMemStore(), sessions, router)
+	h, err := blocking.NewHandler(blocking.HandlerConfig{Store: blocking.NewMemStore(), Sessions: sessions, Router: router})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	ctx := context.Background() // the session's context
 	bound := jid.MustParse("juliet@capulet.com/balcony")

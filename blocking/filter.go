@@ -2,6 +2,7 @@ package blocking
 
 import (
 	"context"
+	"errors"
 
 	"mellium.im/xmpp/jid"
 
@@ -71,31 +72,29 @@ type Filter struct {
 	realJID bool
 }
 
-// FilterOption configures a Filter.
-type FilterOption func(*Filter)
-
-// MatchRealJID makes the filter also match the participant's real JID
-// (Peer.RealJID) against the blocklist, so that blocking
-// romeo@montague.net also hides Romeo's groupchat messages in every channel
-// whose messages reveal his real JID. It is off by default: XEP-0405 §2.12
-// asks only that encoded JIDs be recognised; whether blocking a person also
-// silences them in shared channels is local policy, and a real JID is only as
-// trustworthy as the channel that reports it.
-func MatchRealJID() FilterOption {
-	return func(f *Filter) { f.realJID = true }
+// FilterConfig configures a Filter. Checker is required.
+type FilterConfig struct {
+	// Checker is the host's own XEP-0191 check, or StoreChecker for a
+	// Store. Required.
+	Checker Checker
+	// MatchRealJID makes the filter also match the participant's real JID
+	// (Peer.RealJID) against the blocklist, so that blocking
+	// romeo@montague.net also hides Romeo's groupchat messages in every
+	// channel whose messages reveal his real JID. It is off by default:
+	// XEP-0405 §2.12 asks only that encoded JIDs be recognised; whether
+	// blocking a person also silences them in shared channels is local
+	// policy, and a real JID is only as trustworthy as the channel that
+	// reports it.
+	MatchRealJID bool
 }
 
-// NewFilter returns a Filter over c: the host's own XEP-0191 check, or
-// StoreChecker for a Store. c is required: NewFilter panics if it is nil.
-func NewFilter(c Checker, opts ...FilterOption) *Filter {
-	if c == nil {
-		panic("blocking: NewFilter needs a Checker")
+// NewFilter returns a Filter for c. It returns an error, and no Filter, when
+// c has no Checker.
+func NewFilter(c FilterConfig) (*Filter, error) {
+	if c.Checker == nil {
+		return nil, errors.New("blocking: FilterConfig.Checker is required")
 	}
-	f := &Filter{check: c}
-	for _, o := range opts {
-		o(f)
-	}
-	return f
+	return &Filter{check: c.Checker, realJID: c.MatchRealJID}, nil
 }
 
 // NeedsRealJID reports whether Blocked consults Peer.RealJID. When false,

@@ -105,11 +105,16 @@ func (c filterCase) peerOf(t testing.TB) blocking.Peer {
 	return blocking.Peer{JID: mustJID(t, c.peer), Groupchat: c.groupchat, RealJID: mustJID(t, c.realJID)}
 }
 
-func (c filterCase) options() []blocking.FilterOption {
-	if c.matchReal {
-		return []blocking.FilterOption{blocking.MatchRealJID()}
-	}
-	return nil
+func (c filterCase) config(check blocking.Checker) blocking.FilterConfig {
+	return blocking.FilterConfig{Checker: check, MatchRealJID: c.matchReal}
+}
+
+// newFilter builds a Filter for c, failing tb if NewFilter refuses.
+func newFilter(tb testing.TB, c blocking.FilterConfig) *blocking.Filter {
+	tb.Helper()
+	f, err := blocking.NewFilter(c)
+	require.NoError(tb, err)
+	return f
 }
 
 func TestFilterOverStore(t *testing.T) {
@@ -122,7 +127,7 @@ func TestFilterOverStore(t *testing.T) {
 				_, err := store.Block(ctx, juliet, mustJID(t, it))
 				require.NoError(t, err)
 			}
-			f := blocking.NewFilter(blocking.StoreChecker(store), c.options()...)
+			f := newFilter(t, c.config(blocking.StoreChecker(store)))
 			blocked, err := f.Blocked(ctx, juliet, c.peerOf(t))
 			require.NoError(t, err)
 			require.Equal(t, c.blocked, blocked)
@@ -152,7 +157,7 @@ func TestFilterDecorator(t *testing.T) {
 			for _, it := range c.items {
 				items = append(items, mustJID(t, it))
 			}
-			f := blocking.NewFilter(linearChecker(items), c.options()...)
+			f := newFilter(t, c.config(linearChecker(items)))
 			blocked, err := f.Blocked(context.Background(), mustJID(t, "juliet@capulet.lit/balcony"), c.peerOf(t))
 			require.NoError(t, err)
 			require.Equal(t, c.blocked, blocked)
@@ -163,10 +168,10 @@ func TestFilterDecorator(t *testing.T) {
 func TestFilterError(t *testing.T) {
 	errStore := errors.New("store down")
 	calls := 0
-	f := blocking.NewFilter(blocking.CheckerFunc(func(context.Context, jid.JID, jid.JID) (bool, error) {
+	f := newFilter(t, blocking.FilterConfig{Checker: blocking.CheckerFunc(func(context.Context, jid.JID, jid.JID) (bool, error) {
 		calls++
 		return false, errStore
-	}), blocking.MatchRealJID())
+	}), MatchRealJID: true})
 	blocked, err := f.Blocked(context.Background(), juliet, blocking.Peer{
 		JID: jid.MustParse("coven@mix.example/123"), Groupchat: true, RealJID: jid.MustParse("romeo@montague.net"),
 	})
@@ -185,13 +190,22 @@ func TestNilFilter(t *testing.T) {
 
 func TestNeedsRealJID(t *testing.T) {
 	check := blocking.StoreChecker(blocking.NewMemStore())
-	require.False(t, blocking.NewFilter(check).NeedsRealJID())
-	require.True(t, blocking.NewFilter(check, blocking.MatchRealJID()).NeedsRealJID())
+	require.False(t, newFilter(t, blocking.FilterConfig{Checker: check}).NeedsRealJID())
+	require.True(t, newFilter(t, blocking.FilterConfig{Checker: check, MatchRealJID: true}).NeedsRealJID())
 }
 
-// TestConstructorsNeedDependencies checks that a missing dependency is
-// reported when the filter is built, not as a nil dereference on first use.
-func TestConstructorsNeedDependencies(t *testing.T) {
-	require.PanicsWithValue(t, "blocking: NewFilter needs a Checker", func() { blocking.NewFilter(nil) })
-	require.PanicsWithValue(t, "blocking: StoreChecker needs a Store", func() { blocking.StoreChecker(nil) })
+// TestNewFilterRefusesNoChecker checks that a missing Checker is reported
+// as an error when the filter is built, not as a panic or as a nil
+// dereference on first use; StoreChecker of no Store is no Checker.
+func TestNewFilterRefusesNoChecker(t *testing.T) {
+	for name, c := range map[string]blocking.FilterConfig{
+		"no checker":           {},
+		"store checker of nil": {Checker: blocking.StoreChecker(nil), MatchRealJID: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, err := blocking.NewFilter(c)
+			require.ErrorContains(t, err, "FilterConfig.Checker is required")
+			require.Nil(t, f)
+		})
+	}
 }

@@ -83,18 +83,14 @@ func FuzzBlocked(f *testing.F) {
 				items = append(items, j)
 			}
 		}
-		var opts []blocking.FilterOption
-		if matchReal {
-			opts = append(opts, blocking.MatchRealJID())
-		}
 		store := blocking.NewMemStore()
 		_, err = store.Block(ctx, user.Bare(), items...)
 		require.NoError(t, err)
-		filter := blocking.NewFilter(blocking.StoreChecker(store), opts...)
+		filter := newFilter(t, blocking.FilterConfig{Checker: blocking.StoreChecker(store), MatchRealJID: matchReal})
 
 		blocked, err := filter.Blocked(ctx, user, peer)
 		require.NoError(t, err)
-		decorated, err := blocking.NewFilter(linearChecker(items), opts...).Blocked(ctx, user, peer)
+		decorated, err := newFilter(t, blocking.FilterConfig{Checker: linearChecker(items), MatchRealJID: matchReal}).Blocked(ctx, user, peer)
 		require.NoError(t, err)
 		require.Equal(t, decorated, blocked, "store and decorated host check agree")
 		require.Equal(t, referenceBlocked(user, peer, items, matchReal), blocked, "reference")

@@ -55,10 +55,11 @@ func FuzzParseRequest(f *testing.F) {
 		sessions := host.NewMemSessions()
 		sessions.Add(host.Resource{JID: session})
 		router := hosttest.NewRecorder(nil)
-		h := NewHandler(store, sessions, router)
+		h, err := NewHandler(HandlerConfig{Store: store, Sessions: sessions, Router: router})
+		require.NoError(t, err)
 
 		iq := stanza.IQ{ID: "fuzz", Type: typ, From: session}
-		require.NoError(t, h.HandleIQ(ctx, iq, xml.NewDecoder(bytes.NewReader(payload))))
+		require.NoError(t, h.ServeIQ(ctx, iq, xml.NewDecoder(bytes.NewReader(payload)), host.RouteReplies(router)))
 		routed := router.Deliveries()
 		require.NotEmpty(t, routed, "answered")
 		answer := routed[len(routed)-1]

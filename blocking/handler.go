@@ -15,12 +15,13 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/ns"
 )
 
-// DefaultTimeout bounds the work of one blocking command when no
-// WithTimeout option is given.
+// DefaultTimeout bounds the work of one blocking command when
+// HandlerConfig.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
 // errNoSender reports a request the host handed over without from.
@@ -48,7 +49,7 @@ var errNoSender = fmt.Errorf("blocking: command without from: %w", host.ErrNoSen
 //
 // The presence that XEP-0191 §3.3 and §3.4 ask for on block and unblock is
 // the host's presence engine's job: the Handler tells it of each change
-// through the PresenceUpdater given with WithPresence.
+// through the PresenceUpdater given as HandlerConfig.Presence.
 type Handler struct {
 	store    Store
 	sessions Sessions
@@ -60,100 +61,97 @@ type Handler struct {
 	limits   Limits
 }
 
-// HandlerOption configures a Handler.
-type HandlerOption func(*Handler)
-
-// WithLogger makes the handler log to l: refused commands at debug level,
-// failed pushes at warning level, storage failures and commands that ran out
-// of time at error level. A nil l (the default) discards everything.
-func WithLogger(l *slog.Logger) HandlerOption {
-	return func(h *Handler) {
-		if l != nil {
-			h.logger = l
-		}
-	}
+// HandlerConfig configures a Handler. Store, Sessions and Router are
+// required; the other fields may be left zero.
+type HandlerConfig struct {
+	// Store keeps the blocklists. Required.
+	Store Store
+	// Sessions lists the resources pushes go to and records which
+	// requested the blocklist. Required.
+	Sessions Sessions
+	// Router delivers answers and pushes. Required.
+	Router host.Router
+	// Presence, if not nil, is told of every change of a blocklist, so
+	// that presence follows it (XEP-0191 §3.3, §3.4): after the change is
+	// stored and pushed, before the command is answered. Without it no
+	// presence is sent.
+	Presence PresenceUpdater
+	// Limits bound each blocklist; zero fields mean the defaults.
+	Limits Limits
+	// Timeout bounds the work of each command (waiting for the user's
+	// other commands, storage, pushes), so that the client is answered in
+	// bounded time. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// Logger receives refused commands at debug level, failed pushes at
+	// warning level, storage failures and commands that ran out of time at
+	// error level. Nil discards everything.
+	Logger *slog.Logger
 }
 
-// WithTimeout bounds the work of each command (waiting for the user's other
-// commands, storage, pushes) to d, so that the client is answered in bounded
-// time. The default is DefaultTimeout; d <= 0 keeps it.
-func WithTimeout(d time.Duration) HandlerOption {
-	return func(h *Handler) {
-		if d > 0 {
-			h.timeout = d
-		}
-	}
-}
-
-// WithPresence makes the handler tell p of every change of a blocklist, so
-// that presence follows it (XEP-0191 §3.3, §3.4): after the change is
-// stored and pushed, before the command is answered. Without it (or with a
-// nil p) no presence is sent.
-func WithPresence(p PresenceUpdater) HandlerOption {
-	return func(h *Handler) { h.presence = p }
-}
-
-// NewHandler returns a Handler that keeps blocklists in store and delivers
-// answers and pushes through router, pushes to the resources that sessions
-// lists. store, sessions and router are required: NewHandler panics if one
-// is nil.
-func NewHandler(store Store, sessions Sessions, router host.Router, opts ...HandlerOption) *Handler {
-	if store == nil || sessions == nil || router == nil {
-		panic("blocking: NewHandler needs a Store, a Sessions and a host.Router")
+// NewHandler returns a Handler for c. It returns an error, and no Handler,
+// when a required field of c is missing or Timeout is negative.
+func NewHandler(c HandlerConfig) (*Handler, error) {
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("blocking: HandlerConfig.Store is required")
+	case c.Sessions == nil:
+		return nil, errors.New("blocking: HandlerConfig.Sessions is required")
+	case c.Router == nil:
+		return nil, errors.New("blocking: HandlerConfig.Router is required")
+	case c.Timeout < 0:
+		return nil, errors.New("blocking: HandlerConfig.Timeout must not be negative")
 	}
 	h := &Handler{
-		store:    store,
-		sessions: sessions,
-		router:   router,
-		logger:   slog.New(slog.DiscardHandler),
-		timeout:  DefaultTimeout,
+		store:    c.Store,
+		sessions: c.Sessions,
+		router:   c.Router,
+		presence: c.Presence,
+		logger:   c.Logger,
+		timeout:  c.Timeout,
 		locks:    newUserLocks(),
-		limits:   Limits{}.withDefaults(),
+		limits:   c.Limits.withDefaults(),
 	}
-	for _, o := range opts {
-		o(h)
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
 	}
-	return h
+	if h.timeout == 0 {
+		h.timeout = DefaultTimeout
+	}
+	return h, nil
 }
 
-// HandleIQ handles one blocking command and answers it through the Router:
-// an IQ result, or an IQ error, to iq.From, from the entity the command was
-// addressed to (the user's bare JID for a command without to, as XEP-0191
-// commands are sent), with the request's id. It is the entry point for any
-// host: call it for IQs of type get or set whose payload is in the
-// urn:xmpp:blocking namespace. IQs of type result or error are not commands:
-// HandleIQ reads nothing and answers nothing (RFC 6120 §8.2.3).
+// ServeIQ implements host.IQHandler: it handles one blocking command and
+// answers it through reply: an IQ result, or an IQ error, to iq.From, from
+// the entity the command was addressed to (the user's bare JID for a command
+// without to, as XEP-0191 commands are sent), with the request's id. Hand
+// it the IQs of type get or set whose payload is in the urn:xmpp:blocking
+// namespace. IQs of type result or error are not commands: ServeIQ reads
+// nothing and answers nothing (RFC 6120 §8.2.3).
 //
 // iq.From must be the requesting session's JID as the host stamped it (RFC
 // 6120 §8.1.2.1); the blocklist is that of its bare JID. iq.To must be
 // empty (the XEP-0191 way), the user's bare JID or the user's domain.
 // payload yields the IQ's children: the payload element (<blocklist/>,
 // <block/> or <unblock/> in the urn:xmpp:blocking namespace) from its start
-// token to its end token. HandleIQ reads it to the end before acting, so an
+// token to its end token. ServeIQ reads it to the end before acting, so an
 // invalid command is answered with a stanza error (jid-malformed for an
 // invalid item JID, bad-request for a malformed command, forbidden for
 // another user's blocklist) and changes nothing. A block command beyond the
 // Limits changes nothing either: not-acceptable for an item too large,
-// policy-violation when the blocklist would hold too many. A failing Store, or a
-// command that waited longer than the timeout for the user's other
+// policy-violation when the blocklist would hold too many. A failing Store,
+// or a command that waited longer than the timeout for the user's other
 // commands, is answered internal-server-error.
 //
-// After a block or unblock that changed the blocklist, HandleIQ pushes the
+// After a block or unblock that changed the blocklist, ServeIQ pushes the
 // change to the user's online resources that requested the blocklist (the
-// requester included, if it did),
-// reports it to the PresenceUpdater (WithPresence) and only then routes the
-// result, so that a client holds the change by the time
-// it learns that its command succeeded. A failed push is logged and does not
-// fail the command, which has taken effect.
+// requester included, if it did) through the Router, reports it to the
+// PresenceUpdater (HandlerConfig.Presence) and only then replies the
+// result, so that a client holds the change by the time it learns that its
+// command succeeded. A failed push is logged and does not fail the command,
+// which has taken effect.
 //
 // The error wraps host.ErrNoSender when the host stamped no from, or is
-// the Router's failure to deliver the answer.
-func (h *Handler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
-	return h.serve(ctx, iq, payload, h.router.Route)
-}
-
-// ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
-// through reply.
+// reply's failure to deliver the answer.
 func (h *Handler) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
 	return h.serve(ctx, iq, payload, rawReply(reply))
 }
@@ -169,11 +167,10 @@ func rawReply(reply host.ReplyFunc) replyFunc {
 	}
 }
 
-// replyFunc delivers the answer to a command: through the Router for
-// HandleIQ, into the session's stream for the mux adapter.
+// replyFunc delivers the answer to a command as tokens.
 type replyFunc func(ctx context.Context, to jid.JID, answer xml.TokenReader) error
 
-// serve is HandleIQ with the delivery of the answer left to reply.
+// serve is ServeIQ with the answer delivered as tokens.
 func (h *Handler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply replyFunc) error {
 	if iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
 		return nil
@@ -246,21 +243,13 @@ func (h *Handler) ForFeatures(node string, f func(info.Feature) error) error {
 // server: no to, the user's bare JID or the user's domain.
 func checkAddresses(iq stanza.IQ) *stanza.Error {
 	if iq.From.Localpart() == "" {
-		return &stanza.Error{
-			Type:      stanza.Auth,
-			Condition: stanza.Forbidden,
-			Text:      text("blocking commands must come from a user's session"),
-		}
+		return refusal(stanza.Auth, stanza.Forbidden, "blocking commands must come from a user's session")
 	}
 	to := iq.To
 	if to.Equal(jid.JID{}) || to.Equal(iq.From.Bare()) || to.Equal(iq.From.Domain()) {
 		return nil
 	}
-	return &stanza.Error{
-		Type:      stanza.Auth,
-		Condition: stanza.Forbidden,
-		Text:      text("a user can manage only their own blocklist"),
-	}
+	return refusal(stanza.Auth, stanza.Forbidden, "a user can manage only their own blocklist")
 }
 
 // run carries out cmd for user, whose lock the caller holds, pushes what
@@ -324,11 +313,7 @@ func (h *Handler) push(ctx context.Context, user jid.JID, name string, items []j
 func (h *Handler) internalError(ctx context.Context, req stanza.IQ, err error) xml.TokenReader {
 	h.logger.ErrorContext(ctx, "blocking: command failed",
 		"user", req.From.Bare().String(), "id", req.ID, "error", err)
-	return req.Error(stanza.Error{
-		Type:      stanza.Wait,
-		Condition: stanza.InternalServerError,
-		Text:      text("the blocklist could not be read or changed; try again later"),
-	})
+	return req.Error(rawstanza.Error(stanza.Wait, stanza.InternalServerError, "the blocklist could not be read or changed; try again later"))
 }
 
 // command returns <name xmlns='urn:xmpp:blocking'> with an <item/> child for

@@ -39,9 +39,10 @@ type env struct {
 	sessions *host.MemSessions
 	router   *hosttest.Recorder
 	handler  *blocking.Handler
+	reply    host.ReplyFunc // answers through the router the handler pushes through
 }
 
-func newEnv(t *testing.T, store blocking.Store, router host.Router, opts ...blocking.HandlerOption) env {
+func newEnv(t *testing.T, store blocking.Store, router host.Router, opts ...func(*blocking.HandlerConfig)) env {
 	t.Helper()
 	e := env{store: blocking.NewMemStore(), sessions: host.NewMemSessions(), router: hosttest.NewRecorder(nil)}
 	if store == nil {
@@ -55,8 +56,38 @@ func newEnv(t *testing.T, store blocking.Store, router host.Router, opts ...bloc
 	}
 	_, err := e.store.Block(context.Background(), juliet, romeo)
 	require.NoError(t, err)
-	e.handler = blocking.NewHandler(store, e.sessions, router, opts...)
+	e.handler = newHandler(t, store, e.sessions, router, opts...)
+	e.reply = host.RouteReplies(router)
 	return e
+}
+
+// newHandler builds a Handler on the given seams, failing t if NewHandler
+// refuses.
+func newHandler(t *testing.T, store blocking.Store, sessions blocking.Sessions, router host.Router, opts ...func(*blocking.HandlerConfig)) *blocking.Handler {
+	t.Helper()
+	c := blocking.HandlerConfig{Store: store, Sessions: sessions, Router: router}
+	for _, o := range opts {
+		o(&c)
+	}
+	h, err := blocking.NewHandler(c)
+	require.NoError(t, err)
+	return h
+}
+
+func withLogger(l *slog.Logger) func(*blocking.HandlerConfig) {
+	return func(c *blocking.HandlerConfig) { c.Logger = l }
+}
+
+func withTimeout(d time.Duration) func(*blocking.HandlerConfig) {
+	return func(c *blocking.HandlerConfig) { c.Timeout = d }
+}
+
+func withPresence(p blocking.PresenceUpdater) func(*blocking.HandlerConfig) {
+	return func(c *blocking.HandlerConfig) { c.Presence = p }
+}
+
+func withLimits(l blocking.Limits) func(*blocking.HandlerConfig) {
+	return func(c *blocking.HandlerConfig) { c.Limits = l }
 }
 
 // do hands the IQ in raw to the handler, from the test's goroutine, and
@@ -97,7 +128,7 @@ func (e env) handle(raw string) (stanza.IQ, error) {
 	if err != nil {
 		return stanza.IQ{}, err
 	}
-	return iq, e.handler.HandleIQ(context.Background(), iq, xmlstream.Inner(d))
+	return iq, e.handler.ServeIQ(context.Background(), iq, xmlstream.Inner(d), e.reply)
 }
 
 // isPush reports whether d is a push, an IQ set, rather than an answer.
@@ -297,7 +328,7 @@ func TestHandlerDrainsRefused(t *testing.T) {
 	iq, err := stanza.NewIQ(tok.(xml.StartElement))
 	require.NoError(t, err)
 	iq.From = balcony
-	require.NoError(t, e.handler.HandleIQ(context.Background(), iq, xmlstream.Inner(d)))
+	require.NoError(t, e.handler.ServeIQ(context.Background(), iq, xmlstream.Inner(d), e.reply))
 	require.Len(t, e.router.Deliveries(), 1, "answered")
 	tok, err = d.Token()
 	require.NoError(t, err)
@@ -306,7 +337,7 @@ func TestHandlerDrainsRefused(t *testing.T) {
 
 func TestHandlerNilPayload(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	require.NoError(t, e.handler.HandleIQ(context.Background(), stanza.IQ{ID: "n", Type: stanza.SetIQ, From: balcony}, nil))
+	require.NoError(t, e.handler.ServeIQ(context.Background(), stanza.IQ{ID: "n", Type: stanza.SetIQ, From: balcony}, nil, e.reply))
 	routed := e.router.Deliveries()
 	require.Len(t, routed, 1)
 	require.Equal(t, stanza.BadRequest, stanzaError(t, string(routed[0].Stanza)).Condition)
@@ -347,24 +378,30 @@ func TestHandlerRouteFails(t *testing.T) {
 	require.Len(t, e.pushes(), 2)
 }
 
-func TestNewHandlerNeedsDependencies(t *testing.T) {
-	store, sessions, router := blocking.NewMemStore(), host.NewMemSessions(), hosttest.NewRecorder(nil)
+// A HandlerConfig without one of its required fields is refused with an
+// error naming the field, not a Handler that panics on its first command.
+func TestNewHandlerRefusesIncompleteConfig(t *testing.T) {
+	full := blocking.HandlerConfig{Store: blocking.NewMemStore(), Sessions: host.NewMemSessions(), Router: hosttest.NewRecorder(nil)}
 	for _, tc := range []struct {
-		name     string
-		store    blocking.Store
-		sessions blocking.Sessions
-		router   host.Router
+		name, want string
+		change     func(*blocking.HandlerConfig)
 	}{
-		{"store", nil, sessions, router},
-		{"sessions", store, nil, router},
-		{"router", store, sessions, nil},
+		{"no store", "HandlerConfig.Store is required", func(c *blocking.HandlerConfig) { c.Store = nil }},
+		{"no sessions", "HandlerConfig.Sessions is required", func(c *blocking.HandlerConfig) { c.Sessions = nil }},
+		{"no router", "HandlerConfig.Router is required", func(c *blocking.HandlerConfig) { c.Router = nil }},
+		{"negative timeout", "HandlerConfig.Timeout must not be negative", func(c *blocking.HandlerConfig) { c.Timeout = -1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.PanicsWithValue(t, "blocking: NewHandler needs a Store, a Sessions and a host.Router", func() {
-				blocking.NewHandler(tc.store, tc.sessions, tc.router)
-			})
+			c := full
+			tc.change(&c)
+			h, err := blocking.NewHandler(c)
+			require.ErrorContains(t, err, tc.want)
+			require.Nil(t, h)
 		})
 	}
+	h, err := blocking.NewHandler(full)
+	require.NoError(t, err)
+	require.NotNil(t, h)
 }
 
 // failingStore fails every operation.
@@ -382,7 +419,7 @@ func (failingStore) Unblock(context.Context, jid.JID, ...jid.JID) ([]jid.JID, er
 
 func TestHandlerStoreFailure(t *testing.T) {
 	var logs bytes.Buffer
-	e := newEnv(t, failingStore{}, nil, blocking.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	e := newEnv(t, failingStore{}, nil, withLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	for _, iq := range []string{
 		`<iq from='juliet@capulet.lit/balcony' type='get' id='x'><blocklist xmlns='urn:xmpp:blocking'/></iq>`,
 		`<iq from='juliet@capulet.lit/balcony' type='set' id='x'><block xmlns='urn:xmpp:blocking'><item jid='a@b'/></block></iq>`,
@@ -405,7 +442,7 @@ func TestHandlerPushFailure(t *testing.T) {
 		}
 		return nil
 	})
-	e := newEnv(t, nil, router, blocking.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	e := newEnv(t, nil, router, withLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	e.router = router
 	reply := e.do(t, `<iq from='juliet@capulet.lit/chamber' type='set' id='b'><block xmlns='urn:xmpp:blocking'><item jid='iago@shakespeare.lit'/></block></iq>`)
 	require.Equal(t, `<iq type="result" to="juliet@capulet.lit/chamber" from="juliet@capulet.lit" id="b"></iq>`, reply, "the block took effect")
@@ -449,7 +486,7 @@ func TestHandlerSerialisesChanges(t *testing.T) {
 		}
 		return nil
 	})
-	e := newEnv(t, nil, router, blocking.WithTimeout(200*time.Millisecond))
+	e := newEnv(t, nil, router, withTimeout(200*time.Millisecond))
 	e.router = router
 
 	aDone := make(chan error)
@@ -497,7 +534,7 @@ func TestHandlerRetrievalWaitsForChanges(t *testing.T) {
 		}
 		return nil
 	})
-	e := newEnv(t, nil, router, blocking.WithTimeout(100*time.Millisecond))
+	e := newEnv(t, nil, router, withTimeout(100*time.Millisecond))
 	e.router = router
 
 	changed := make(chan error)

@@ -38,11 +38,6 @@ type Limits struct {
 	MaxItemBytes int
 }
 
-// WithLimits makes the handler enforce l instead of the default Limits.
-func WithLimits(l Limits) HandlerOption {
-	return func(h *Handler) { h.limits = l.withDefaults() }
-}
-
 func (l Limits) withDefaults() Limits {
 	if l.MaxItems <= 0 {
 		l.MaxItems = DefaultMaxItems
@@ -67,11 +62,7 @@ func ItemBytes(j jid.JID) int {
 func (h *Handler) checkBlock(ctx context.Context, user jid.JID, items []jid.JID) (*stanza.Error, error) {
 	for _, j := range items {
 		if n := ItemBytes(j); n > h.limits.MaxItemBytes {
-			return &stanza.Error{
-				Type:      stanza.Modify,
-				Condition: stanza.NotAcceptable,
-				Text:      text(fmt.Sprintf("an item takes %d bytes, more than the %d allowed", n, h.limits.MaxItemBytes)),
-			}, nil
+			return refusal(stanza.Modify, stanza.NotAcceptable, fmt.Sprintf("an item takes %d bytes, more than the %d allowed", n, h.limits.MaxItemBytes)), nil
 		}
 	}
 	held, err := h.count(ctx, user)
@@ -94,11 +85,7 @@ func (h *Handler) checkBlock(ctx context.Context, user jid.JID, items []jid.JID)
 	if held+len(added) <= h.limits.MaxItems {
 		return nil, nil
 	}
-	return &stanza.Error{
-		Type:      stanza.Cancel,
-		Condition: stanza.PolicyViolation,
-		Text:      text(fmt.Sprintf("a blocklist holds at most %d items", h.limits.MaxItems)),
-	}, nil
+	return refusal(stanza.Cancel, stanza.PolicyViolation, fmt.Sprintf("a blocklist holds at most %d items", h.limits.MaxItems)), nil
 }
 
 // Counter is a Store that counts a user's blocklist without reading it. The

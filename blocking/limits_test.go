@@ -40,10 +40,10 @@ func TestHandlerLimits(t *testing.T) {
 	} {
 		for _, counter := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s, Counter %v", tc.name, counter), func(t *testing.T) {
-				limits := blocking.WithLimits(blocking.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes})
+				limits := withLimits(blocking.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes})
 				e := newEnv(t, nil, nil, limits)
 				if !counter {
-					e.handler = blocking.NewHandler(struct{ blocking.Store }{e.store}, e.sessions, e.router, limits)
+					e.handler = newHandler(t, struct{ blocking.Store }{e.store}, e.sessions, e.router, limits)
 				}
 				reply := e.do(t, block(tc.items...))
 				if tc.condition == "" {
@@ -58,7 +58,7 @@ func TestHandlerLimits(t *testing.T) {
 		}
 	}
 
-	e := newEnv(t, nil, nil, blocking.WithLimits(blocking.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}))
+	e := newEnv(t, nil, nil, withLimits(blocking.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}))
 	e.do(t, block("a@example.org/"+strings.Repeat("r", 50), "b@example.org/"+strings.Repeat("r", 50)))
 	require.Len(t, e.items(t), maxItems)
 	reply := e.do(t, `<iq from='juliet@capulet.lit/balcony' type='get' id='g'><blocklist xmlns='urn:xmpp:blocking'/></iq>`)

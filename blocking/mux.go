@@ -18,10 +18,11 @@ import (
 // features.
 //
 // mellium runs mux handlers while holding the session's output, so the
-// Router given to NewHandler, which still delivers the pushes, must not
+// Router of the HandlerConfig, which still delivers the pushes, must not
 // write to this session synchronously: route pushes through a send queue.
 // The answer, written directly, may then overtake the pushes queued before
-// it for this session; HandleIQ, which routes both, keeps them in order.
+// it for this session; ServeIQ with a reply through the same queue
+// (host.RouteReplies of that Router) keeps them in order.
 func Handle(ctx context.Context, h *Handler, session jid.JID) mux.Option {
 	return host.Mux(ctx, h, session, IQRoutes()...)
 }

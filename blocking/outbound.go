@@ -5,6 +5,9 @@ import (
 
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/internal/rawstanza"
+	"github.com/mixpam/mixpam/internal/xmltok"
 )
 
 // BlockedError returns the error a server sends back to its user in place
@@ -25,7 +28,7 @@ import (
 // Decide whether the recipient is blocked with Filter.Blocked, passing the
 // stanza's to as Peer.JID.
 func BlockedError(start xml.StartElement, payload xml.TokenReader) xml.TokenReader {
-	typ := attr(start, "type")
+	typ := xmltok.AttrValue(start, "type")
 	if typ == string(stanza.ErrorIQ) || (start.Name.Local == "iq" && typ == string(stanza.ResultIQ)) {
 		return nil
 	}
@@ -48,20 +51,7 @@ func BlockedError(start xml.StartElement, payload xml.TokenReader) xml.TokenRead
 	if !typed {
 		reply.Attr = append(reply.Attr, xml.Attr{Name: xml.Name{Local: "type"}, Value: "error"})
 	}
-	stanzaErr := stanza.Error{
-		Type:      stanza.Cancel,
-		Condition: stanza.NotAcceptable,
-		Text:      text("you have blocked this recipient; unblock it to communicate"),
-	}
+	stanzaErr := rawstanza.Error(stanza.Cancel, stanza.NotAcceptable, "you have blocked this recipient; unblock it to communicate")
 	blocked := xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Space: NSErrors, Local: "blocked"}})
 	return xmlstream.Wrap(xmlstream.MultiReader(payload, stanzaErr.Wrap(blocked)), reply)
-}
-
-func attr(start xml.StartElement, local string) string {
-	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == local {
-			return a.Value
-		}
-	}
-	return ""
 }

@@ -8,6 +8,9 @@ import (
 
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/internal/rawstanza"
+	"github.com/mixpam/mixpam/internal/xmltok"
 )
 
 // XEP-0191 namespaces (XEP-0191 §9.1).
@@ -103,12 +106,8 @@ func payloadStart(r xml.TokenReader) (xml.StartElement, *stanza.Error) {
 // (RFC 6120 §8.3.3: service-unavailable for a namespace we do not serve,
 // feature-not-implemented for an element of ours we do not know).
 func requestOp(typ stanza.IQType, start xml.StartElement) (request, *stanza.Error) {
-	if !inNS(start) {
-		return request{}, &stanza.Error{
-			Type:      stanza.Cancel,
-			Condition: stanza.ServiceUnavailable,
-			Text:      text("this handler serves only " + NS + " payloads"),
-		}
+	if xmltok.Space(start, "") != NS {
+		return request{}, refusal(stanza.Cancel, stanza.ServiceUnavailable, "this handler serves only "+NS+" payloads")
 	}
 	var want stanza.IQType
 	var req request
@@ -120,11 +119,7 @@ func requestOp(typ stanza.IQType, start xml.StartElement) (request, *stanza.Erro
 	case "unblock":
 		want, req.op = stanza.SetIQ, opUnblock
 	default:
-		return request{}, &stanza.Error{
-			Type:      stanza.Cancel,
-			Condition: stanza.FeatureNotImplemented,
-			Text:      text("unknown blocking command <" + start.Name.Local + "/>"),
-		}
+		return request{}, refusal(stanza.Cancel, stanza.FeatureNotImplemented, "unknown blocking command <"+start.Name.Local+"/>")
 	}
 	if typ != want {
 		return request{}, badRequest("<" + start.Name.Local + "/> must be sent in an IQ of type " + string(want))
@@ -177,21 +172,15 @@ func next(r xml.TokenReader) (xml.Token, error) {
 }
 
 func parseItem(t xml.StartElement) (jid.JID, *stanza.Error) {
-	for _, a := range t.Attr {
-		if a.Name.Space != "" || a.Name.Local != "jid" {
-			continue
-		}
-		j, err := jid.Parse(a.Value)
-		if err != nil {
-			return jid.JID{}, &stanza.Error{
-				Type:      stanza.Modify,
-				Condition: stanza.JIDMalformed,
-				Text:      text("invalid JID " + quote(a.Value) + ": " + err.Error()),
-			}
-		}
-		return j, nil
+	v, ok := xmltok.Attr(t, "jid")
+	if !ok {
+		return jid.JID{}, badRequest("an <item/> has no jid attribute")
 	}
-	return jid.JID{}, badRequest("an <item/> has no jid attribute")
+	j, err := jid.Parse(v)
+	if err != nil {
+		return jid.JID{}, refusal(stanza.Modify, stanza.JIDMalformed, "invalid JID "+quote(v)+": "+err.Error())
+	}
+	return j, nil
 }
 
 // noMorePayload checks that nothing but whitespace and comments follows the
@@ -212,22 +201,14 @@ func noMorePayload(r xml.TokenReader) *stanza.Error {
 	}
 }
 
-// inNS reports whether start is in the blocking namespace, whether it came
-// from a decoder (Name.Space set) or was built with an xmlns attribute.
-func inNS(start xml.StartElement) bool {
-	if start.Name.Space != "" {
-		return start.Name.Space == NS
-	}
-	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == "xmlns" {
-			return a.Value == NS
-		}
-	}
-	return false
+func badRequest(msg string) *stanza.Error {
+	return refusal(stanza.Modify, stanza.BadRequest, msg)
 }
 
-func badRequest(msg string) *stanza.Error {
-	return &stanza.Error{Type: stanza.Modify, Condition: stanza.BadRequest, Text: text(msg)}
+// refusal is the stanza error a command is refused with.
+func refusal(typ stanza.ErrorType, cond stanza.Condition, msg string) *stanza.Error {
+	se := rawstanza.Error(typ, cond, msg)
+	return &se
 }
 
 func malformed(err error) *stanza.Error {
@@ -236,10 +217,6 @@ func malformed(err error) *stanza.Error {
 		return badRequest("malformed XML: " + syntax.Msg)
 	}
 	return badRequest("unreadable payload: " + err.Error())
-}
-
-func text(msg string) map[string]string {
-	return map[string]string{"": msg}
 }
 
 // quote quotes s for an error text, as valid UTF-8 and shortened so that a

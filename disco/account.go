@@ -3,7 +3,7 @@ package disco
 import (
 	"context"
 	"encoding/xml"
-	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 
@@ -13,6 +13,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/ns"
 )
@@ -37,11 +38,8 @@ func (f AuthorizerFunc) MayDiscover(ctx context.Context, account, requester jid.
 	return f(ctx, account, requester)
 }
 
-// AccountConfig configures an Account. Router is required.
+// AccountConfig configures an Account. Every field may be left zero.
 type AccountConfig struct {
-	// Router delivers the answers to the requesters: the account's own
-	// sessions, and contacts on this or other servers.
-	Router host.Router
 	// Features are mixpam's own features: urn:xmpp:mix:pam:2 and, with
 	// Features.Archive, urn:xmpp:mix:pam:2#archive. Only the owner sees them:
 	// XEP-0405 §2.4 advertises them "to clients for which [the server wishes]
@@ -78,7 +76,6 @@ type AccountConfig struct {
 // An Account is safe for concurrent use. The zero value is not usable: call
 // NewAccount.
 type Account struct {
-	router     host.Router
 	authorizer Authorizer
 	logger     *slog.Logger
 	identities []info.Identity
@@ -86,15 +83,18 @@ type Account struct {
 	public     []string // features shown to admitted others
 }
 
-// NewAccount returns an Account answering as cfg says, or an error when cfg
-// has no Router. It keeps copies of cfg's slices, drops repeated identities
-// and features, and always lists the http://jabber.org/protocol/disco#info
-// feature (XEP-0030 §3.1).
+// NewAccount returns an Account answering as cfg says, or an error when an
+// identity of cfg lacks its category or type (XEP-0030 §3.1 requires both).
+// It keeps copies of cfg's slices, drops repeated identities and features,
+// and always lists the http://jabber.org/protocol/disco#info feature
+// (XEP-0030 §3.1).
 func NewAccount(cfg AccountConfig) (*Account, error) {
-	if cfg.Router == nil {
-		return nil, errors.New("disco: AccountConfig needs a Router")
+	for _, id := range cfg.Identities {
+		if id.Category == "" || id.Type == "" {
+			return nil, fmt.Errorf("disco: AccountConfig.Identities: %+v lacks its category or type", id)
+		}
 	}
-	a := &Account{router: cfg.Router, authorizer: cfg.Authorizer, logger: cfg.Logger}
+	a := &Account{authorizer: cfg.Authorizer, logger: cfg.Logger}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
@@ -129,8 +129,8 @@ func appendUnique(dst []string, vs ...string) []string {
 	return dst
 }
 
-// HandleIQ answers one disco#info request addressed to an account. It is
-// the entry point for any host: call it for IQs of type get or set with a
+// ServeIQ implements host.IQHandler: it answers one disco#info request
+// addressed to an account. Hand it the IQs of type get or set with a
 // {http://jabber.org/protocol/disco#info}query payload. iq is the request's
 // header, its From the requester's address as the host stamped or verified
 // it (RFC 6120 §8.1.2.1, §8.1.2.2); payload yields the IQ's children (the
@@ -138,7 +138,7 @@ func appendUnique(dst []string, vs ...string) []string {
 //
 // The request is for the account named by iq.To, or for the sender's own
 // account when iq.To is empty (RFC 6120 §10.3.3; XEP-0405 §2.4 Listing 3).
-// The answer is routed through the Router to iq.From, from the account's
+// The answer goes through reply to iq.From, from the account's
 // bare JID, with the request's id.
 //
 // Answers, in order of precedence:
@@ -157,18 +157,12 @@ func appendUnique(dst []string, vs ...string) []string {
 // Hosts serving info nodes on bare JIDs (XEP-0060 nodes of a PEP service)
 // dispatch those requests to their service instead.
 //
-// HandleIQ returns ErrNotHandled, having read and sent nothing, for an IQ
+// ServeIQ returns host.ErrNotHandled, having read and sent nothing, for an IQ
 // that is not a request to an account: a result or error (never answered,
 // RFC 6120 §8.2.3), or a request to a full JID or to a domain. The host
 // routes such IQs elsewhere. It returns an error wrapping host.ErrNoSender, having read and sent
-// nothing, for a request without from, and the Router's error when the
-// answer could not be delivered.
-func (a *Account) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
-	return a.serve(ctx, iq, payload, a.router.Route)
-}
-
-// ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
-// through reply. It returns ErrNotHandled as HandleIQ does.
+// nothing, for a request without from, and reply's error when the answer
+// could not be delivered.
 func (a *Account) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
 	return a.serve(ctx, iq, payload, func(ctx context.Context, to jid.JID, answer xml.TokenReader) error {
 		raw, err := xmlenc.Marshal(answer, ns.Client)
@@ -179,21 +173,20 @@ func (a *Account) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenRe
 	})
 }
 
-// replyFunc delivers an answer to the requester: through the Router for
-// HandleIQ, into the session's stream for the mux adapter.
+// replyFunc delivers an answer to the requester as tokens.
 type replyFunc func(ctx context.Context, to jid.JID, answer xml.TokenReader) error
 
-// serve is HandleIQ with the delivery of the answer left to reply.
+// serve is ServeIQ with the answer delivered as tokens.
 func (a *Account) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply replyFunc) error {
 	if iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
-		return ErrNotHandled
+		return host.ErrNotHandled
 	}
 	if iq.From.Equal(jid.JID{}) {
 		return errNoSender
 	}
 	account, ok := target(iq)
 	if !ok {
-		return ErrNotHandled
+		return host.ErrNotHandled
 	}
 	// The request's header as answered: addressed to the account, in no
 	// namespace, so that the answer and its stanza-namespace children
@@ -284,7 +277,7 @@ func queryStart(node string) xml.StartElement {
 // errorIQ is the error response to req, echoing the query as XEP-0030 §7
 // shows.
 func errorIQ(req stanza.IQ, query xml.StartElement, cond stanza.Condition, typ stanza.ErrorType, text string) xml.TokenReader {
-	e := stanza.Error{Type: typ, Condition: cond, Text: map[string]string{"": text}}
+	e := rawstanza.Error(typ, cond, text)
 	answer := stanza.IQ{ID: req.ID, Type: stanza.ErrorIQ, From: req.To, To: req.From}
 	return answer.Wrap(xmlstream.MultiReader(xmlstream.Wrap(nil, query), e.TokenReader()))
 }

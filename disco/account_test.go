@@ -43,12 +43,10 @@ func errorXML(typ, cond, text string) string {
 		`<text xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">` + text + `</text></error>`
 }
 
-// testAccount is an Account answering through router, with every kind of
-// configuration, whose Authorizer admits romeo@montague.lit to
+// testAccount is an Account with every kind of configuration, whose Authorizer admits romeo@montague.lit to
 // juliet@capulet.lit only, and fails for requesters at broken.example.
-func testAccount(t testing.TB, router host.Router) *disco.Account {
+func testAccount(t testing.TB) *disco.Account {
 	a, err := disco.NewAccount(disco.AccountConfig{
-		Router:   router,
 		Features: disco.Features{Archive: true},
 		Identities: []info.Identity{
 			{Category: "pubsub", Type: "pep"},
@@ -69,11 +67,11 @@ func testAccount(t testing.TB, router host.Router) *disco.Account {
 }
 
 // answer hands a request to a, which answers through rec, and returns the
-// one answer, routed to the requester.
+// one answer, sent to the requester.
 func answer(t *testing.T, a *disco.Account, rec *hosttest.Recorder, iq stanza.IQ, payload xml.TokenReader) string {
 	t.Helper()
 	rec.Reset()
-	require.NoError(t, a.HandleIQ(t.Context(), iq, payload))
+	require.NoError(t, a.ServeIQ(t.Context(), iq, payload, host.RouteReplies(rec)))
 	got := rec.Deliveries()
 	require.Len(t, got, 1, "one answer")
 	require.Equal(t, iq.From.String(), got[0].To.String(), "routed to the requester")
@@ -95,7 +93,7 @@ func unusedRouter(t testing.TB) host.Router {
 	})
 }
 
-func TestAccountHandleIQ(t *testing.T) {
+func TestAccountServeIQ(t *testing.T) {
 	const (
 		juliet  = "juliet@capulet.lit"
 		balcony = "juliet@capulet.lit/balcony"
@@ -229,7 +227,7 @@ func TestAccountHandleIQ(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := hosttest.NewRecorder(nil)
-			require.Equal(t, tc.want, answer(t, testAccount(t, rec), rec, tc.iq, tokensOf(tc.payload)))
+			require.Equal(t, tc.want, answer(t, testAccount(t), rec, tc.iq, tokensOf(tc.payload)))
 		})
 	}
 }
@@ -242,7 +240,7 @@ func (r failingReader) Token() (xml.Token, error) {
 	return nil, errors.New("must not be read")
 }
 
-// TestAccountNotHandled covers the IQs that HandleIQ leaves to the host: it
+// TestAccountNotHandled covers the IQs that ServeIQ leaves to the host: it
 // reads nothing, routes nothing, and says why.
 func TestAccountNotHandled(t *testing.T) {
 	for _, tc := range []struct {
@@ -250,17 +248,17 @@ func TestAccountNotHandled(t *testing.T) {
 		iq   stanza.IQ
 		err  error
 	}{
-		{"full JID", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit/balcony")}, disco.ErrNotHandled},
-		{"domain", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("juliet@capulet.lit/balcony"), To: jid.MustParse("capulet.lit")}, disco.ErrNotHandled},
-		{"domain sender without to", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("capulet.lit")}, disco.ErrNotHandled},
-		{"result", stanza.IQ{ID: "a", Type: stanza.ResultIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit")}, disco.ErrNotHandled},
-		{"error", stanza.IQ{ID: "a", Type: stanza.ErrorIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit")}, disco.ErrNotHandled},
-		{"result without from", stanza.IQ{ID: "a", Type: stanza.ResultIQ, To: jid.MustParse("juliet@capulet.lit")}, disco.ErrNotHandled},
+		{"full JID", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit/balcony")}, host.ErrNotHandled},
+		{"domain", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("juliet@capulet.lit/balcony"), To: jid.MustParse("capulet.lit")}, host.ErrNotHandled},
+		{"domain sender without to", stanza.IQ{ID: "a", Type: stanza.GetIQ, From: jid.MustParse("capulet.lit")}, host.ErrNotHandled},
+		{"result", stanza.IQ{ID: "a", Type: stanza.ResultIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit")}, host.ErrNotHandled},
+		{"error", stanza.IQ{ID: "a", Type: stanza.ErrorIQ, From: jid.MustParse("romeo@montague.lit/orchard"), To: jid.MustParse("juliet@capulet.lit")}, host.ErrNotHandled},
+		{"result without from", stanza.IQ{ID: "a", Type: stanza.ResultIQ, To: jid.MustParse("juliet@capulet.lit")}, host.ErrNotHandled},
 		{"no addresses", stanza.IQ{ID: "a", Type: stanza.GetIQ}, host.ErrNoSender},
 		{"to an account without from", stanza.IQ{ID: "a", Type: stanza.GetIQ, To: jid.MustParse("juliet@capulet.lit")}, host.ErrNoSender},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := testAccount(t, unusedRouter(t)).HandleIQ(t.Context(), tc.iq, failingReader{t})
+			err := testAccount(t).ServeIQ(t.Context(), tc.iq, failingReader{t}, host.RouteReplies(unusedRouter(t)))
 			require.ErrorIs(t, err, tc.err)
 		})
 	}
@@ -270,20 +268,22 @@ func TestAccountNilPayload(t *testing.T) {
 	rec := hosttest.NewRecorder(nil)
 	iq := stanza.IQ{ID: "x", Type: stanza.GetIQ, From: jid.MustParse("juliet@capulet.lit/balcony")}
 	require.Equal(t, `<iq type="error" to="juliet@capulet.lit/balcony" from="juliet@capulet.lit" id="x">`+
-		errorXML("modify", "bad-request", "an IQ request needs a payload")+`</iq>`, answer(t, testAccount(t, rec), rec, iq, nil))
+		errorXML("modify", "bad-request", "an IQ request needs a payload")+`</iq>`, answer(t, testAccount(t), rec, iq, nil))
 }
 
 func TestAccountRouteFails(t *testing.T) {
 	down := errors.New("session gone")
-	a := testAccount(t, routerFunc(func(context.Context, jid.JID, xml.TokenReader) error { return down }))
+	reply := func(context.Context, jid.JID, []byte) error { return down }
 	iq := stanza.IQ{ID: "x", Type: stanza.GetIQ, From: jid.MustParse("juliet@capulet.lit/balcony")}
-	require.ErrorIs(t, a.HandleIQ(t.Context(), iq, tokensOf(query)), down)
+	require.ErrorIs(t, testAccount(t).ServeIQ(t.Context(), iq, tokensOf(query), reply), down)
 }
 
-func TestNewAccountNeedsRouter(t *testing.T) {
-	a, err := disco.NewAccount(disco.AccountConfig{Features: disco.Features{Archive: true}})
-	require.Error(t, err)
-	require.Nil(t, a)
+func TestNewAccountRefusesIncompleteIdentity(t *testing.T) {
+	for _, id := range []info.Identity{{Type: "pep"}, {Category: "pubsub"}} {
+		a, err := disco.NewAccount(disco.AccountConfig{Identities: []info.Identity{id}})
+		require.ErrorContains(t, err, "lacks its category or type")
+		require.Nil(t, a)
+	}
 }
 
 func TestAccountArchiveFeature(t *testing.T) {
@@ -297,7 +297,7 @@ func TestAccountArchiveFeature(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := hosttest.NewRecorder(nil)
-			a, err := disco.NewAccount(disco.AccountConfig{Router: rec, Features: tc.features})
+			a, err := disco.NewAccount(disco.AccountConfig{Features: tc.features})
 			require.NoError(t, err)
 			iq := stanza.IQ{ID: "x", Type: stanza.GetIQ, From: jid.MustParse("juliet@capulet.lit/balcony")}
 			require.Equal(t, `<iq type="result" to="juliet@capulet.lit/balcony" from="juliet@capulet.lit" id="x">`+
@@ -313,7 +313,6 @@ func TestAccountAuthorizerArguments(t *testing.T) {
 	var gotAccount, gotRequester string
 	rec := hosttest.NewRecorder(nil)
 	a, err := disco.NewAccount(disco.AccountConfig{
-		Router: rec,
 		Authorizer: disco.AuthorizerFunc(func(_ context.Context, account, requester jid.JID) (bool, error) {
 			gotAccount, gotRequester = account.String(), requester.String()
 			return false, nil

@@ -3,6 +3,8 @@ package disco
 import (
 	"encoding/xml"
 	"io"
+
+	"github.com/mixpam/mixpam/internal/xmltok"
 )
 
 // Caps is an XEP-0115 entity capabilities annotation, the
@@ -52,7 +54,7 @@ func ParseCaps(payload xml.TokenReader) (c Caps, found bool, err error) {
 		if found {
 			return Caps{}, false, ErrInvalidCaps
 		}
-		c = Caps{Hash: attr(start, "hash"), Node: attr(start, "node"), Ver: attr(start, "ver")}
+		c = Caps{Hash: xmltok.AttrValue(start, "hash"), Node: xmltok.AttrValue(start, "node"), Ver: xmltok.AttrValue(start, "ver")}
 		if c.Node == "" || c.Ver == "" {
 			return Caps{}, false, ErrInvalidCaps
 		}

@@ -10,11 +10,12 @@
 // answers disco#info requests addressed to an account's bare JID on the
 // account's behalf (XEP-0030 §3.1): the identity account/registered, the
 // disco#info feature, mixpam's features and whatever identities and features
-// the host adds (its MAM or blocking support, say). Account.HandleIQ takes
-// the request's header and payload and routes the answer through the
-// host.Router the Account was built with, as every mixpam IQ handler does;
-// it returns ErrNotHandled for IQs that are not requests to an account, which
-// the host routes elsewhere. Handle adapts it to mellium's mux.
+// the host adds (its MAM or blocking support, say). Account is a
+// host.IQHandler, as every mixpam IQ handler is: ServeIQ takes the
+// request's header and payload and answers through the host.ReplyFunc it
+// is given; it returns host.ErrNotHandled for IQs that are not requests to an
+// account, which the host routes elsewhere. Handle adapts it to mellium's
+// mux.
 //
 // Who gets what is this package's choice, as XEP-0030 leaves it to the
 // server (§6.3, §8). The account's owner — any of its clients, which XEP-0405

@@ -16,12 +16,6 @@ const (
 
 // Errors returned by this package.
 const (
-	// ErrNotHandled is returned by Account.HandleIQ for an IQ that is not a
-	// request addressed to an account's bare JID: a response, or a request to
-	// a full JID or a domain. Nothing was read or sent: the host routes such
-	// IQs elsewhere.
-	ErrNotHandled = host.ErrNotHandled
-
 	// ErrNoQuery is returned by ParseInfo when the first element is not a
 	// disco#info <query/>.
 	ErrNoQuery = constError("disco: payload is not a disco#info query")
@@ -50,7 +44,7 @@ type constError string
 
 func (e constError) Error() string { return string(e) }
 
-// errNoSender is returned by Account.HandleIQ for a request without from.
+// errNoSender is returned by Account.ServeIQ for a request without from.
 // Nothing was read or sent: the host must stamp the sender's address on every
 // stanza from a client session (RFC 6120 §8.1.2.1) and check it on every
 // stanza from another server (§8.1.2.2) before handing it over.

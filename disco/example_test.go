@@ -30,10 +30,9 @@ func ExampleFeatures() {
 	// urn:xmpp:mix:pam:2#archive
 }
 
-func ExampleAccount_HandleIQ() {
+func ExampleAccount_ServeIQ() {
 	router := hosttest.NewRecorder(nil) // the host's router
 	account, err := disco.NewAccount(disco.AccountConfig{
-		Router:        router,
 		Features:      disco.Features{Archive: true},
 		OwnerFeatures: []string{"urn:xmpp:mam:2"},
 	})
@@ -45,8 +44,8 @@ func ExampleAccount_HandleIQ() {
 	// XEP-0405 §2.4 Listing 3: a client asks its own account, without to.
 	req := stanza.IQ{ID: "lx09df27", Type: stanza.GetIQ, From: jid.MustParse("hag66@shakespeare.example/UUID-c8y/1573")}
 	payload := xml.NewDecoder(strings.NewReader(`<query xmlns='http://jabber.org/protocol/disco#info'/>`))
-	if err := account.HandleIQ(context.Background(), req, payload); err != nil {
-		fmt.Println(err) // disco.ErrNotHandled: not for an account; route it on
+	if err := account.ServeIQ(context.Background(), req, payload, host.RouteReplies(router)); err != nil {
+		fmt.Println(err) // host.ErrNotHandled: not for an account; route it on
 		return
 	}
 	for _, d := range router.Deliveries() {
@@ -74,8 +73,7 @@ func ExampleAccount_HandleIQ() {
 // A host built on mellium's mux registers the Account on each client
 // session's mux, with the JID the session bound.
 func ExampleHandle() {
-	router := hosttest.NewRecorder(nil) // the host's router
-	account, err := disco.NewAccount(disco.AccountConfig{Router: router, Features: disco.Features{Archive: true}})
+	account, err := disco.NewAccount(disco.AccountConfig{Features: disco.Features{Archive: true}})
 	if err != nil {
 		fmt.Println(err)
 		return

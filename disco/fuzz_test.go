@@ -57,11 +57,10 @@ func FuzzParseInfo(f *testing.F) {
 	})
 }
 
-// FuzzAccountHandleIQ answers disco#info requests from anyone to anything.
-func FuzzAccountHandleIQ(f *testing.F) {
+// FuzzAccountServeIQ answers disco#info requests from anyone to anything.
+func FuzzAccountServeIQ(f *testing.F) {
 	rec := hosttest.NewRecorder(nil)
 	a, err := disco.NewAccount(disco.AccountConfig{
-		Router:         rec,
 		Features:       disco.Features{Archive: true},
 		Identities:     []info.Identity{{Category: "pubsub", Type: "pep"}},
 		OwnerFeatures:  []string{"urn:xmpp:mam:2"},
@@ -81,10 +80,10 @@ func FuzzAccountHandleIQ(f *testing.F) {
 			return
 		}
 		rec.Reset()
-		err = a.HandleIQ(t.Context(), iq, decoderOf(payload))
+		err = a.ServeIQ(t.Context(), iq, decoderOf(payload), host.RouteReplies(rec))
 		delivered := rec.Deliveries()
 		if err != nil {
-			require.True(t, errors.Is(err, disco.ErrNotHandled) || errors.Is(err, host.ErrNoSender), err)
+			require.True(t, errors.Is(err, host.ErrNotHandled) || errors.Is(err, host.ErrNoSender), err)
 			require.Empty(t, delivered)
 			return
 		}

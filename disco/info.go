@@ -7,6 +7,7 @@ import (
 
 	"mellium.im/xmpp/disco/info"
 
+	"github.com/mixpam/mixpam/internal/xmltok"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -70,7 +71,7 @@ func ParseInfo(r xml.TokenReader) (Info, error) {
 	case start.Name != xml.Name{Space: nsInfo, Local: "query"}:
 		return Info{}, ErrNoQuery
 	}
-	inf := Info{Node: attr(start, "node")}
+	inf := Info{Node: xmltok.AttrValue(start, "node")}
 	for {
 		child, ok, err := t.element()
 		if err != nil {
@@ -82,14 +83,14 @@ func ParseInfo(r xml.TokenReader) (Info, error) {
 		switch child.Name {
 		case xml.Name{Space: nsInfo, Local: "identity"}:
 			inf.Identities = append(inf.Identities, info.Identity{
-				Category: attr(child, "category"),
-				Type:     attr(child, "type"),
-				Name:     attr(child, "name"),
+				Category: xmltok.AttrValue(child, "category"),
+				Type:     xmltok.AttrValue(child, "type"),
+				Name:     xmltok.AttrValue(child, "name"),
 				Lang:     lang(child),
 			})
 			err = t.skip()
 		case xml.Name{Space: nsInfo, Local: "feature"}:
-			inf.Features = append(inf.Features, attr(child, "var"))
+			inf.Features = append(inf.Features, xmltok.AttrValue(child, "var"))
 			err = t.skip()
 		case xml.Name{Space: nsData, Local: "x"}:
 			var f Form
@@ -133,7 +134,7 @@ func parseForm(t *tokens) (Form, error) {
 // parseField reads the values of the field whose start element was just
 // read, consuming the field.
 func parseField(t *tokens, start xml.StartElement) (Field, error) {
-	field := Field{Var: attr(start, "var"), Type: attr(start, "type")}
+	field := Field{Var: xmltok.AttrValue(start, "var"), Type: xmltok.AttrValue(start, "type")}
 	for {
 		child, ok, err := t.element()
 		if err != nil {

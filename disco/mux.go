@@ -10,6 +10,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 )
 
 // Handle returns an option that makes a mellium mux.ServeMux answer
@@ -51,11 +52,8 @@ func Handle(ctx context.Context, a *Account, session jid.JID, next mux.IQHandler
 			return next.HandleIQ(stamped, t, start)
 		}
 		req := stanza.IQ{ID: iq.ID, From: stamped.From, To: iq.To}
-		_, err := xmlstream.Copy(t, req.Error(stanza.Error{
-			Type:      stanza.Cancel,
-			Condition: stanza.ServiceUnavailable,
-			Text:      map[string]string{"": "no service discovery for this address here"},
-		}))
+		_, err := xmlstream.Copy(t, req.Error(rawstanza.Error(stanza.Cancel, stanza.ServiceUnavailable,
+			"no service discovery for this address here")))
 		return err
 	})
 	return func(m *mux.ServeMux) {

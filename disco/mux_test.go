@@ -109,7 +109,7 @@ func TestHandle(t *testing.T) {
 			if tc.session != "" {
 				session = jid.MustParse(tc.session)
 			}
-			m := mux.New(ns.Client, disco.Handle(t.Context(), testAccount(t, unusedRouter(t)), session, tc.next))
+			m := mux.New(ns.Client, disco.Handle(t.Context(), testAccount(t), session, tc.next))
 			got, err := serve(t, m, tc.stanza)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, got)
@@ -120,7 +120,7 @@ func TestHandle(t *testing.T) {
 // TestHandleNoSender checks that a request without from on a
 // server-to-server stream ends the stream (RFC 6120 §4.9.3.14) unanswered.
 func TestHandleNoSender(t *testing.T) {
-	m := mux.New(ns.Client, disco.Handle(t.Context(), testAccount(t, unusedRouter(t)), jid.JID{}, nil))
+	m := mux.New(ns.Client, disco.Handle(t.Context(), testAccount(t), jid.JID{}, nil))
 	got, err := serve(t, m, `<iq xmlns='jabber:client' type='get' id='q1' to='juliet@capulet.lit'>`+query+`</iq>`)
 	require.ErrorIs(t, err, host.ErrNoSender)
 	require.Empty(t, got)

@@ -5,6 +5,9 @@ import (
 	"io"
 
 	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/internal/rawstanza"
+	"github.com/mixpam/mixpam/internal/xmltok"
 )
 
 // readQuery reads the payload of a disco#info request: exactly one element
@@ -27,7 +30,7 @@ func readQuery(payload xml.TokenReader) (string, *stanza.Error) {
 	_, ok, err = t.element()
 	switch {
 	case err == io.EOF:
-		return attr(start, "node"), nil
+		return xmltok.AttrValue(start, "node"), nil
 	case ok:
 		return "", requestError(stanza.BadRequest, stanza.Modify, "an IQ request carries exactly one payload element")
 	default:
@@ -36,5 +39,6 @@ func readQuery(payload xml.TokenReader) (string, *stanza.Error) {
 }
 
 func requestError(cond stanza.Condition, typ stanza.ErrorType, text string) *stanza.Error {
-	return &stanza.Error{Type: typ, Condition: cond, Text: map[string]string{"": text}}
+	se := rawstanza.Error(typ, cond, text)
+	return &se
 }

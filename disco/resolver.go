@@ -97,7 +97,7 @@ type answer struct {
 func NewResolver(cfg ResolverConfig) (*Resolver, error) {
 	switch {
 	case cfg.Exchanger == nil:
-		return nil, errors.New("disco: ResolverConfig needs an Exchanger")
+		return nil, errors.New("disco: ResolverConfig.Exchanger is required")
 	case cfg.CacheSize < 0 || cfg.Timeout < 0:
 		return nil, errors.New("disco: ResolverConfig CacheSize and Timeout must not be negative")
 	}

@@ -2,10 +2,17 @@ package disco
 
 import (
 	"encoding/xml"
+	"errors"
 	"io"
 
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/internal/xmltok"
 )
+
+// maxValue bounds the text of one element a remote entity's disco#info
+// answer may carry (a data form value, XEP-0128), so that no answer can make
+// one grow without bound.
+const maxValue = 64 << 10
 
 // tokens reads an untrusted token stream one token at a time, through
 // xmlenc.Guard (a nil reader is empty, a reader making no progress fails
@@ -21,7 +28,8 @@ func newTokens(r xml.TokenReader) *tokens {
 	return &tokens{r: xmlenc.Guard(r)}
 }
 
-func (t *tokens) next() (xml.Token, error) {
+// Token implements xml.TokenReader.
+func (t *tokens) Token() (xml.Token, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
@@ -38,7 +46,7 @@ func (t *tokens) next() (xml.Token, error) {
 // it returns ok false; at the end of the stream, io.EOF.
 func (t *tokens) element() (start xml.StartElement, ok bool, err error) {
 	for {
-		tok, err := t.next()
+		tok, err := t.Token()
 		if err != nil {
 			return xml.StartElement{}, false, err
 		}
@@ -52,44 +60,19 @@ func (t *tokens) element() (start xml.StartElement, ok bool, err error) {
 }
 
 // skip consumes the rest of the element whose start element was just read,
-// its end element included. It keeps a depth count rather than recursing, so
-// hostile nesting costs no stack.
-func (t *tokens) skip() error {
-	for depth := 1; depth > 0; {
-		tok, err := t.next()
-		if err != nil {
-			return unexpectedEOF(err)
-		}
-		switch tok.(type) {
-		case xml.StartElement:
-			depth++
-		case xml.EndElement:
-			depth--
-		}
-	}
-	return nil
-}
+// its end element included.
+func (t *tokens) skip() error { return xmltok.Skip(t) }
 
 // text returns the character data directly inside the element whose start
-// element was just read, consuming the element; child elements are skipped.
+// element was just read, consuming the element, at most maxValue bytes of
+// it. Child elements are skipped: an answer is taken as leniently as it can
+// be read.
 func (t *tokens) text() (string, error) {
-	var s []byte
-	for {
-		tok, err := t.next()
-		if err != nil {
-			return "", unexpectedEOF(err)
-		}
-		switch tok := tok.(type) {
-		case xml.CharData:
-			s = append(s, tok...)
-		case xml.StartElement:
-			if err := t.skip(); err != nil {
-				return "", err
-			}
-		case xml.EndElement:
-			return string(s), nil
-		}
+	v, err := xmltok.Text(t, maxValue)
+	if errors.Is(err, xmltok.ErrChild) {
+		err = nil
 	}
+	return v, err
 }
 
 // unexpectedEOF reports an end of stream inside an element as
@@ -99,17 +82,6 @@ func unexpectedEOF(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-// attr returns the value of the first attribute of start named local in no
-// namespace.
-func attr(start xml.StartElement, local string) string {
-	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == local {
-			return a.Value
-		}
-	}
-	return ""
 }
 
 // lang returns the xml:lang attribute of start.

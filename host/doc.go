@@ -15,4 +15,23 @@
 // Sessions has an in-memory implementation here (MemSessions). Package
 // host/hosttest holds the conformance kits a host runs against its own
 // registry and router, and a test double for Router (hosttest.Recorder).
+//
+// # Not mine
+//
+// Everything a host hands a stanza to, to serve it, says "not mine" one
+// way: it returns ErrNotHandled (possibly wrapping the error that kept it
+// from deciding), having read nothing of the stanza's payload and sent
+// nothing, and the host goes on with the stanza as usual. That is every
+// IQHandler's ServeIQ, mixpam.Dispatcher.Dispatch, presence.Handler.Inbound
+// and pam.FanOut.ServeMessage (whose result then carries the action
+// FanOutPassed). Any other error means the stanza was taken: the host does
+// nothing more with it.
+//
+// Exchange.Receive is not one of them and keeps its bool: it does not serve
+// the stanza but looks up whether it answers one of the requests this
+// process sent, and reports the match as the ok of a lookup does; a host
+// that sends no IQ of its own need not call it (the Dispatcher does). The
+// verdicts of presence.Handler.Directed and blocking.Filter.Blocked are
+// answers to a question (may this go out, is this blocked), not "not mine",
+// and are bools too.
 package host

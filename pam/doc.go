@@ -7,10 +7,10 @@
 // # Joining and leaving
 //
 // JoinHandler wraps client-join and client-leave (XEP-0405 §2.7, §2.8).
-// A host calls JoinHandler.HandleIQ from a session's read loop; it returns
-// at once and routes the answer when the channel has answered. Hosts built
-// on mellium's mux use Handle instead, which blocks the session until the
-// answer is written.
+// A host calls JoinHandler.ServeIQ (a host.IQHandler) from a session's read
+// loop, or through a mixpam.Dispatcher; it returns at once and replies when
+// the channel has answered. Hosts built on mellium's mux use Handle
+// instead, which blocks the session until the answer is written.
 //
 // A request is accepted only from the user's own full JID, addressed to the
 // user's bare JID or to no one. The client's <join/> or <leave/> goes to the
@@ -51,4 +51,19 @@
 // in docs/performance.md. A failed archive write does not hold delivery
 // back: the message is delivered, counted, and returned in an ArchiveError
 // that the host can append again (Append is idempotent on the id).
+//
+// # Two halves, one package
+//
+// The join half (join*.go) and the fan-out half (fanout*.go) share no code:
+// no unexported identifier of one is used by the other, they have their
+// own dependencies (the join: host.Exchanger, the roster's channel side,
+// presence; the fan-out: the archive, the block filter, the splicer) and
+// their own concerns (ordering and exactly-once answers; bytes and
+// allocations per delivery). What joins them is data, not code: the
+// channel item the join records in the user's roster is what the fan-out
+// checks each message against. They stay one package because together
+// they are the behaviour XEP-0405 itself specifies (§2.2, §2.6–2.9), which
+// every host needs both of and wires together, and the README's top-level
+// packages are kept; the file prefixes mark the seam, and either half
+// could move to a package of its own without touching the other.
 package pam

@@ -46,18 +46,21 @@ func exampleNetwork(client jid.JID) (*pam.JoinHandler, *hosttest.Recorder, roste
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: client, Interested: true, MIXCapable: true, Available: true})
 	store := roster.NewMemStore()
-	rosters := roster.NewHandler(store, sessions, rec)
-	h, err := pam.NewJoinHandler(pam.JoinConfig{Exchanger: ex, Roster: rosters, Router: rec})
+	rosters, err := roster.NewHandler(roster.HandlerConfig{Store: store, Sessions: sessions, Router: rec})
+	if err != nil {
+		panic(err)
+	}
+	h, err := pam.NewJoinHandler(pam.JoinConfig{Exchanger: ex, Roster: rosters})
 	if err != nil {
 		panic(err)
 	}
 	return h, rec, store
 }
 
-// A host hands a client's client-join to HandleIQ, which returns at once; the
+// A host hands a client's client-join to ServeIQ, which returns at once; the
 // answer is routed to the client when the channel has answered and the
 // roster holds the channel.
-func ExampleJoinHandler_HandleIQ() {
+func ExampleJoinHandler_ServeIQ() {
 	client := jid.MustParse("hag66@shakespeare.example/UUID-a1j/7533")
 	h, rec, store := exampleNetwork(client)
 	ctx := context.Background()
@@ -66,7 +69,7 @@ func ExampleJoinHandler_HandleIQ() {
 	payload := xml.NewDecoder(strings.NewReader(`<client-join xmlns='urn:xmpp:mix:pam:2' channel='coven@mix.shakespeare.example'>
 	  <join xmlns='urn:xmpp:mix:core:1'><subscribe node='urn:xmpp:mix:nodes:messages'/><nick>third witch</nick></join>
 	</client-join>`))
-	if err := h.HandleIQ(ctx, iq, payload); err != nil {
+	if err := h.ServeIQ(ctx, iq, payload, host.RouteReplies(rec)); err != nil {
 		panic(err)
 	}
 	if err := h.Shutdown(ctx); err != nil { // wait for the answer

@@ -118,8 +118,15 @@ type FanOut struct {
 
 // NewFanOut returns a FanOut for c.
 func NewFanOut(c FanOutConfig) (*FanOut, error) {
-	if c.Sessions == nil || c.Router == nil || c.Roster == nil || c.Archive == nil {
-		return nil, errors.New("pam: FanOutConfig needs Sessions, Router, Roster and Archive")
+	switch {
+	case c.Sessions == nil:
+		return nil, errors.New("pam: FanOutConfig.Sessions is required")
+	case c.Router == nil:
+		return nil, errors.New("pam: FanOutConfig.Router is required")
+	case c.Roster == nil:
+		return nil, errors.New("pam: FanOutConfig.Roster is required")
+	case c.Archive == nil:
+		return nil, errors.New("pam: FanOutConfig.Archive is required")
 	}
 	f := &FanOut{
 		sessions: c.Sessions,
@@ -146,8 +153,9 @@ type FanOutAction uint8
 // The actions of ServeMessage.
 const (
 	// FanOutPassed: not a groupchat message stanza (in a stanza namespace)
-	// to a bare JID, so not the fan-out's to handle. Nothing was read from
-	// the stanza; the host processes it as usual.
+	// to a bare JID, so not the fan-out's to handle. ServeMessage returns
+	// it with host.ErrNotHandled: nothing was read from the stanza; the
+	// host processes it as usual.
 	FanOutPassed FanOutAction = iota
 	// FanOutNotJoined: the sender is not a channel in the user's roster
 	// (or the message has no valid from). Dropped: neither archived nor
@@ -215,7 +223,8 @@ func (e *ArchiveError) Unwrap() error { return e.Err }
 // ServeMessage archives and delivers one message stanza (see FanOut). It is
 // the entry point for any host: call it for every <message/> addressed to a
 // local user's bare JID, before the usual RFC 6121 §8.5.2 processing, and
-// process the message as usual when the action is FanOutPassed.
+// process the message as usual when ServeMessage returns host.ErrNotHandled
+// (the action is then FanOutPassed).
 //
 // start is the stanza's start element and r yields what follows it as an
 // xml.Decoder yields it: the children, then optionally the end element (as
@@ -225,17 +234,19 @@ func (e *ArchiveError) Unwrap() error { return e.Err }
 //
 // The error reports a failed check, an unreadable stanza, a failed archive
 // write (*ArchiveError) or failed deliveries; several are joined. Dropped
-// messages are not errors: the action says why they were dropped.
+// messages are not errors: the action says why they were dropped. A message
+// that is not the fan-out's gets host.ErrNotHandled, as everything a host
+// hands a stanza to says "not mine" (see package host).
 func (f *FanOut) ServeMessage(ctx context.Context, start xml.StartElement, r xml.TokenReader) (FanOutResult, error) {
 	to, from, typ := fanOutAddressing(start)
 	if !isFanOutMessage(start.Name) || typ != string(stanza.GroupChatMessage) || to == "" {
-		return FanOutResult{}, nil
+		return FanOutResult{}, host.ErrNotHandled
 	}
 	user, bare, err := f.cache.parse(to)
 	if err != nil || user.Resourcepart() != "" {
 		// A full JID is a single session's business, not the fan-out's; an
 		// invalid one is the host's router's to refuse.
-		return FanOutResult{}, nil
+		return FanOutResult{}, host.ErrNotHandled
 	}
 	sender, _, err := f.cache.parse(from)
 	if err != nil {

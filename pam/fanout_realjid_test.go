@@ -44,13 +44,9 @@ func TestFanOutWithBlockingFilter(t *testing.T) {
 				_, err := store.Block(context.Background(), jid.MustParse("hecate@shakespeare.example"), jid.MustParse(tc.blocked))
 				require.NoError(t, err)
 			}
-			var opts []blocking.FilterOption
-			if tc.realJID {
-				opts = append(opts, blocking.MatchRealJID())
-			}
-			e := newFanOutEnv(t, func(c *FanOutConfig) {
-				c.Block = blocking.NewFilter(blocking.StoreChecker(store), opts...)
-			})
+			filter, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(store), MatchRealJID: tc.realJID})
+			require.NoError(t, err)
+			e := newFanOutEnv(t, func(c *FanOutConfig) { c.Block = filter })
 			e.online("UUID-x4r/2491", true)
 			res, err := e.serve(fanOutMessage)
 			require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
 
+	"github.com/mixpam/mixpam/internal/xmltok"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -111,7 +112,7 @@ func unexpectedEOF(err error) error {
 // the user's bare JID: only this server may say that, so any such element
 // that arrives is removed (XEP-0359 §5, rules 2 and 4).
 func (s *fanOutStanza) forged(t xml.StartElement) bool {
-	if t.Name.Local != "stanza-id" || fanOutElementSpace(t) != ns.StanzaID {
+	if t.Name.Local != "stanza-id" || xmltok.Space(t, "") != ns.StanzaID {
 		return false
 	}
 	for _, a := range t.Attr {
@@ -120,20 +121,6 @@ func (s *fanOutStanza) forged(t xml.StartElement) bool {
 		}
 	}
 	return false
-}
-
-// fanOutElementSpace is the namespace of an element, whether the token came
-// from a Decoder (Name.Space set) or was built with an xmlns attribute.
-func fanOutElementSpace(t xml.StartElement) string {
-	if t.Name.Space != "" {
-		return t.Name.Space
-	}
-	for _, a := range t.Attr {
-		if a.Name.Space == "" && a.Name.Local == "xmlns" {
-			return a.Value
-		}
-	}
-	return ""
 }
 
 // sameBareJID reports whether claim, a JID in any spelling, is user, whose

@@ -456,7 +456,7 @@ func TestFanOutPassesOtherMessages(t *testing.T) {
 			e.online("UUID-x4r/2491", true)
 			d := xml.NewDecoder(strings.NewReader(tc.in))
 			res, err := e.fanOut.ServeMessage(context.Background(), fanOutFirstStart(t, d), fanOutUnreadable{t})
-			require.NoError(t, err)
+			require.ErrorIs(t, err, host.ErrNotHandled)
 			require.Equal(t, FanOutResult{Action: FanOutPassed}, res)
 			require.Empty(t, e.records())
 			require.Empty(t, e.router.Deliveries())
@@ -560,9 +560,30 @@ func TestFanOutIDsAreOrdered(t *testing.T) {
 	}
 }
 
+// A FanOutConfig without one of its seams is refused with an error naming
+// it, not a FanOut that panics on its first message.
 func TestNewFanOutNeedsItsSeams(t *testing.T) {
-	_, err := NewFanOut(FanOutConfig{Sessions: host.NewMemSessions(), Router: hosttest.NewRecorder(nil), Roster: roster.NewMemStore()})
-	require.Error(t, err)
+	full := FanOutConfig{Sessions: host.NewMemSessions(), Router: hosttest.NewRecorder(nil), Roster: roster.NewMemStore(), Archive: archive.NewMemStore()}
+	for _, tc := range []struct {
+		field string
+		clear func(*FanOutConfig)
+	}{
+		{"Sessions", func(c *FanOutConfig) { c.Sessions = nil }},
+		{"Router", func(c *FanOutConfig) { c.Router = nil }},
+		{"Roster", func(c *FanOutConfig) { c.Roster = nil }},
+		{"Archive", func(c *FanOutConfig) { c.Archive = nil }},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			c := full
+			tc.clear(&c)
+			f, err := NewFanOut(c)
+			require.ErrorContains(t, err, "FanOutConfig."+tc.field+" is required")
+			require.Nil(t, f)
+		})
+	}
+	f, err := NewFanOut(full)
+	require.NoError(t, err)
+	require.NotNil(t, f)
 }
 
 func TestFanOutFeatures(t *testing.T) {

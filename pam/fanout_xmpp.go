@@ -3,11 +3,13 @@ package pam
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -34,7 +36,7 @@ import (
 func (f *FanOut) Handler(ctx context.Context, next xmpp.Handler) xmpp.Handler {
 	return xmpp.HandlerFunc(func(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 		if isFanOutMessage(start.Name) {
-			if res, _ := f.ServeMessage(ctx, *start, t); res.Action != FanOutPassed {
+			if _, err := f.ServeMessage(ctx, *start, t); !errors.Is(err, host.ErrNotHandled) {
 				return nil
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -34,8 +35,7 @@ const (
 // errNoSender reports a request the host handed over without from.
 var errNoSender = fmt.Errorf("pam: client-join/client-leave IQ without the sender's full JID: %w", host.ErrNoSender)
 
-// JoinConfig configures a JoinHandler. Exchanger, Roster and Router are
-// required.
+// JoinConfig configures a JoinHandler. Exchanger and Roster are required.
 type JoinConfig struct {
 	// Exchanger sends the forwarded join or leave to the channel and returns
 	// the channel's strictly matched answer (host.Exchange does).
@@ -47,8 +47,6 @@ type JoinConfig struct {
 	// its push with the roster gets it answers, so that a client never
 	// caches a roster older than a push it already got.
 	Roster ChannelRoster
-	// Router delivers the answers to clients.
-	Router host.Router
 	// Timeout bounds each request from its arrival until the channel's
 	// answer; a request still unanswered then is answered
 	// remote-server-timeout. The roster update after the channel's answer
@@ -109,7 +107,6 @@ type JoinConfig struct {
 type JoinHandler struct {
 	exchanger     host.Exchanger
 	roster        ChannelRoster
-	router        host.Router
 	presence      ChannelPresence
 	log           *slog.Logger
 	timeout       time.Duration
@@ -134,8 +131,7 @@ type joinLane struct {
 	ops  int           // requests in the lane, running or waiting
 }
 
-// joinReply delivers one answer to the client. HandleIQ routes it; the mux
-// adapter writes it to the session.
+// joinReply delivers one answer to the client: the host's ReplyFunc.
 type joinReply = host.ReplyFunc
 
 // joinOp is one accepted request on its way.
@@ -150,15 +146,16 @@ type joinOp struct {
 // NewJoinHandler returns a JoinHandler for c.
 func NewJoinHandler(c JoinConfig) (*JoinHandler, error) {
 	switch {
-	case c.Exchanger == nil || c.Roster == nil || c.Router == nil:
-		return nil, errors.New("pam: JoinConfig needs Exchanger, Roster and Router")
+	case c.Exchanger == nil:
+		return nil, errors.New("pam: JoinConfig.Exchanger is required")
+	case c.Roster == nil:
+		return nil, errors.New("pam: JoinConfig.Roster is required")
 	case c.Timeout < 0 || c.MaxPending < 0 || c.StoreAttempts < 0:
 		return nil, errors.New("pam: JoinConfig Timeout, MaxPending and StoreAttempts must not be negative")
 	}
 	h := &JoinHandler{
 		exchanger:     c.Exchanger,
 		roster:        c.Roster,
-		router:        c.Router,
 		presence:      c.Presence,
 		log:           c.Logger,
 		timeout:       c.Timeout,
@@ -182,14 +179,21 @@ func NewJoinHandler(c JoinConfig) (*JoinHandler, error) {
 	return h, nil
 }
 
-// HandleIQ handles a client-join or client-leave IQ from a client session and
-// returns without waiting for the channel: the answer is routed to the
-// client through the Router when it is known. It is the entry point for any
-// host; call it from the session's read loop.
+// ForFeatures implements mellium's info.FeatureIter with the feature the
+// handler gives the user's bare JID: urn:xmpp:mix:pam:2 (XEP-0405 §2.4).
+// The node is ignored.
+func (h *JoinHandler) ForFeatures(_ string, fn func(info.Feature) error) error {
+	return fn(info.Feature{Var: ns.PAM})
+}
+
+// ServeIQ implements host.IQHandler: it handles a client-join or
+// client-leave IQ from a client session and returns without waiting for the
+// channel: the answer goes to the client through reply when it is known,
+// possibly after ServeIQ returned.
 //
 // iq is the IQ's header, its From the session's authenticated full JID as
 // stamped by the host; payload yields the IQ's children (the tokens between
-// <iq> and </iq>) as an xml.Decoder yields them. HandleIQ reads payload
+// <iq> and </iq>) as an xml.Decoder yields them. ServeIQ reads payload
 // before it returns and may stop at the first problem it finds.
 //
 // An invalid request (XEP-0405 §2.7–2.8) is answered at once with a stanza
@@ -200,25 +204,11 @@ func NewJoinHandler(c JoinConfig) (*JoinHandler, error) {
 // ignored: they are never answered (RFC 6120 §8.2.3, §8.3.1).
 //
 // ctx is used to route an immediate answer, and its values (not its
-// cancellation) are passed to the work that continues after HandleIQ
+// cancellation) are passed to the work that continues after ServeIQ
 // returns; that work is bounded by Timeout instead, and Shutdown waits for
 // it. The error wraps host.ErrNoSender when the host stamped no from, or is
-// the Router's failure to deliver an immediate answer; the channel's answer
+// reply's failure to deliver an immediate answer; the channel's answer
 // and later failures are reported to the client, not here.
-func (h *JoinHandler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
-	return h.serve(ctx, iq, payload, host.RouteReplies(h.router))
-}
-
-// ForFeatures implements mellium's info.FeatureIter with the feature the
-// handler gives the user's bare JID: urn:xmpp:mix:pam:2 (XEP-0405 §2.4).
-// The node is ignored.
-func (h *JoinHandler) ForFeatures(_ string, fn func(info.Feature) error) error {
-	return fn(info.Feature{Var: ns.PAM})
-}
-
-// ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
-// through reply, which may be called after ServeIQ returned (when the
-// channel answers).
 func (h *JoinHandler) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
 	return h.serve(ctx, iq, payload, reply)
 }
@@ -238,7 +228,7 @@ func (h *JoinHandler) serve(ctx context.Context, iq stanza.IQ, payload xml.Token
 		if err := xmlstream.Skip(payload); err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
-		se := joinError(stanza.Auth, stanza.Forbidden, "client-join and client-leave come from a client of the account (XEP-0405 §2.3, §2.6)")
+		se := rawstanza.Error(stanza.Auth, stanza.Forbidden, "client-join and client-leave come from a client of the account (XEP-0405 §2.3, §2.6)")
 		return reply(ctx, iq.From, joinAppendError(nil, iq.ID, iq.To, iq.From, se))
 	}
 	req, err := parseJoinRequest(iq, payload)
@@ -270,11 +260,11 @@ func (h *JoinHandler) admit(ctx context.Context, req joinRequest, reply joinRepl
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return joinError(stanza.Cancel, stanza.ServiceUnavailable, "the server is shutting down")
+		return rawstanza.Error(stanza.Cancel, stanza.ServiceUnavailable, "the server is shutting down")
 	}
 	if h.perUser[op.lane.user] >= h.maxPending {
 		h.mu.Unlock()
-		return joinError(stanza.Wait, stanza.ResourceConstraint,
+		return rawstanza.Error(stanza.Wait, stanza.ResourceConstraint,
 			"too many client-join and client-leave requests are pending; wait for their answers")
 	}
 	h.perUser[op.lane.user]++

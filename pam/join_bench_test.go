@@ -87,20 +87,21 @@ func BenchmarkJoinLeave(b *testing.B) {
 		net.ex = host.NewExchange(net)
 		sessions := host.NewMemSessions()
 		sessions.Add(host.Resource{JID: testClientA, Interested: true, MIXCapable: true, Annotate: true, Available: true})
-		h, err := NewJoinHandler(JoinConfig{Exchanger: net.ex, Roster: roster.NewHandler(roster.NewMemStore(), sessions, net), Router: net})
+		h, err := NewJoinHandler(JoinConfig{Exchanger: net.ex, Roster: newRoster(b, roster.NewMemStore(), sessions, net)})
 		if err != nil {
 			b.Fatal(err)
 		}
 		ctx := context.Background()
+		reply := host.RouteReplies(net)
 		join := stanza.IQ{Type: stanza.SetIQ, From: testClientA, ID: "join-1"}
 		leave := stanza.IQ{Type: stanza.SetIQ, From: testClientA, ID: "leave-1"}
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := h.HandleIQ(ctx, join, xml.NewDecoder(bytes.NewReader(benchClientJoin))); err != nil {
+			if err := h.ServeIQ(ctx, join, xml.NewDecoder(bytes.NewReader(benchClientJoin)), reply); err != nil {
 				b.Fatal(err)
 			}
 			<-net.answers
-			if err := h.HandleIQ(ctx, leave, xml.NewDecoder(bytes.NewReader(benchClientLeave))); err != nil {
+			if err := h.ServeIQ(ctx, leave, xml.NewDecoder(bytes.NewReader(benchClientLeave)), reply); err != nil {
 				b.Fatal(err)
 			}
 			<-net.answers

@@ -78,12 +78,11 @@ func newJoinEnv(t testing.TB, cfg JoinConfig, store func(roster.Store) roster.St
 	if store != nil {
 		s = store(e.mem)
 	}
-	e.roster = roster.NewHandler(s, e.sessions, e.rec)
+	e.roster = newRoster(t, s, e.sessions, e.rec)
 	cfg.Exchanger = e.ex
 	if cfg.Roster == nil {
 		cfg.Roster = e.roster
 	}
-	cfg.Router = e.rec
 	if cfg.Timeout == 0 {
 		cfg.Timeout = testWait
 	}
@@ -143,7 +142,7 @@ func (e *joinEnv) serve(client jid.JID, typ stanza.IQType, to, id, payload strin
 	if to != "" {
 		iq.To = jid.MustParse(to)
 	}
-	return e.h.HandleIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(payload)))
+	return e.h.ServeIQ(context.Background(), iq, xml.NewDecoder(strings.NewReader(payload)), host.RouteReplies(e.rec))
 }
 
 // join sends a client-join for channel with the given <join/>.
@@ -360,4 +359,15 @@ func canonicalXML(t testing.TB, raw string) []string {
 			out = append(out, fmt.Sprintf("%q", string(tt)))
 		}
 	}
+}
+
+// newRoster is a roster.Handler over store, failing tb if NewHandler
+// refuses.
+func newRoster(tb testing.TB, store roster.Store, sessions roster.Sessions, router host.Router) *roster.Handler {
+	tb.Helper()
+	h, err := roster.NewHandler(roster.HandlerConfig{Store: store, Sessions: sessions, Router: router})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
 }

@@ -10,19 +10,20 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 )
 
 // Answers the handler makes up when the channel's own cannot be forwarded.
 var (
-	joinTimeoutError = joinError(stanza.Wait, stanza.RemoteServerTimeout,
+	joinTimeoutError = rawstanza.Error(stanza.Wait, stanza.RemoteServerTimeout,
 		"the channel did not answer in time")
-	joinInFlightError = joinError(stanza.Wait, stanza.ResourceConstraint,
+	joinInFlightError = rawstanza.Error(stanza.Wait, stanza.ResourceConstraint,
 		"another request with the same id is in flight to the channel; try again")
-	joinSendError = joinError(stanza.Cancel, stanza.RemoteServerNotFound,
+	joinSendError = rawstanza.Error(stanza.Cancel, stanza.RemoteServerNotFound,
 		"the request could not be sent to the channel")
-	joinBadAnswerError = joinError(stanza.Cancel, stanza.UndefinedCondition,
+	joinBadAnswerError = rawstanza.Error(stanza.Cancel, stanza.UndefinedCondition,
 		"the channel answered with an unusable error")
-	joinMismatchError = joinError(stanza.Cancel, stanza.InternalServerError,
+	joinMismatchError = rawstanza.Error(stanza.Cancel, stanza.InternalServerError,
 		"the server could not match the channel's answer")
 )
 

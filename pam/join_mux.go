@@ -19,7 +19,7 @@ import (
 // The adapter blocks until the channel answered, up to Timeout and one more
 // Timeout for the roster update, and meanwhile the session's Serve loop
 // reads nothing else and holds the session's output lock. Hosts that can
-// deliver the answer later should call HandleIQ or ServeIQ instead. Roster
+// deliver the answer later should call ServeIQ instead. Roster
 // pushes still go through the Roster's Router, which therefore must not
 // write synchronously into the session being served: queue them.
 func Handle(ctx context.Context, h *JoinHandler, session jid.JID) mux.Option {

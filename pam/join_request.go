@@ -9,7 +9,9 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/internal/xmltok"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -65,7 +67,7 @@ func (r joinRequest) wrapper() string {
 func parseJoinRequest(iq stanza.IQ, payload xml.TokenReader) (joinRequest, error) {
 	req := joinRequest{client: iq.From, user: iq.From.Bare(), id: iq.ID}
 	if iq.To.String() != "" && !iq.To.Equal(req.user) {
-		return req, joinError(stanza.Auth, stanza.Forbidden,
+		return req, rawstanza.Error(stanza.Auth, stanza.Forbidden,
 			"client-join and client-leave must be addressed to your own bare JID")
 	}
 	if iq.Type != stanza.SetIQ {
@@ -90,7 +92,7 @@ func parseJoinRequest(iq stanza.IQ, payload xml.TokenReader) (joinRequest, error
 	case clientLeaveName:
 		req.leave = true
 	default:
-		return req, joinError(stanza.Cancel, stanza.ServiceUnavailable,
+		return req, rawstanza.Error(stanza.Cancel, stanza.ServiceUnavailable,
 			"this server only handles client-join and client-leave here")
 	}
 	if req.channel, err = joinChannelAttr(wrapper, req.user); err != nil {
@@ -139,15 +141,8 @@ func joinNextStart(r xml.TokenReader) (xml.StartElement, error) {
 // joinChannelAttr returns the wrapper's channel attribute as a channel JID:
 // valid, with a localpart, without a resource, and not the user's own.
 func joinChannelAttr(wrapper xml.StartElement, user jid.JID) (jid.JID, error) {
-	var raw string
-	found := false
-	for _, a := range wrapper.Attr {
-		if a.Name.Space == "" && a.Name.Local == "channel" {
-			raw, found = a.Value, true
-			break
-		}
-	}
-	if !found || raw == "" {
+	raw := xmltok.AttrValue(wrapper, "channel")
+	if raw == "" {
 		return jid.JID{}, joinBadRequest(wrapper.Name.Local + " needs a channel attribute naming the channel's JID")
 	}
 	channel, err := jid.Parse(raw)
@@ -238,13 +233,8 @@ func joinIsSpace(b []byte) bool {
 	return true
 }
 
-// joinError returns a stanza error with a human-readable text.
-func joinError(typ stanza.ErrorType, cond stanza.Condition, text string) stanza.Error {
-	return stanza.Error{Type: typ, Condition: cond, Text: map[string]string{"": text}}
-}
-
 func joinBadRequest(text string) stanza.Error {
-	return joinError(stanza.Modify, stanza.BadRequest, text)
+	return rawstanza.Error(stanza.Modify, stanza.BadRequest, text)
 }
 
 // joinMalformed reports a payload the token reader could not read.

@@ -70,7 +70,7 @@ const (
 )
 
 // parseTestIQ splits a serialised IQ into its header and a reader of its
-// children, as a host hands them to HandleIQ.
+// children, as a host hands them to ServeIQ.
 func parseTestIQ(raw string) (stanza.IQ, xml.TokenReader, error) {
 	dec := xml.NewDecoder(strings.NewReader(raw))
 	for {

@@ -12,6 +12,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -71,20 +72,20 @@ const joinStoreRetryDelay = 10 * time.Millisecond
 
 // Answers for roster changes that failed after the channel accepted.
 var (
-	joinRosterFullError = joinError(stanza.Cancel, stanza.PolicyViolation,
+	joinRosterFullError = rawstanza.Error(stanza.Cancel, stanza.PolicyViolation,
 		"the channel accepted the join, but your roster is full (or the item too large), "+
 			"so the server left the channel again; remove an item from your roster first")
-	joinCompensatedError = joinError(stanza.Cancel, stanza.InternalServerError,
+	joinCompensatedError = rawstanza.Error(stanza.Cancel, stanza.InternalServerError,
 		"the channel accepted the join, but the server could not record it in your roster, "+
 			"so it left the channel again; try again later")
-	joinUncompensatedError = joinError(stanza.Cancel, stanza.InternalServerError,
+	joinUncompensatedError = rawstanza.Error(stanza.Cancel, stanza.InternalServerError,
 		"the channel accepted the join, but the server could not record it in your roster, "+
 			"and leaving the channel again failed: the channel may still count you as a participant; "+
 			"send client-leave to leave it")
-	joinKeptError = joinError(stanza.Cancel, stanza.InternalServerError,
+	joinKeptError = rawstanza.Error(stanza.Cancel, stanza.InternalServerError,
 		"the channel accepted the join, but the server could not update your roster; "+
 			"you were already a participant, and the channel stays in your roster as before")
-	joinLeaveStoreError = joinError(stanza.Cancel, stanza.InternalServerError,
+	joinLeaveStoreError = rawstanza.Error(stanza.Cancel, stanza.InternalServerError,
 		"the channel confirmed that you left, but the server could not remove the channel from your roster; "+
 			"joining and leaving the channel again clears it")
 )

@@ -15,6 +15,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -63,21 +64,21 @@ func TestJoinWaitsForRosterGet(t *testing.T) {
 		channel := jid.MustParse(fmt.Sprintf("coven%d@mix.shakespeare.example", round))
 		newMemberChannel(e, channel)
 		gate := gatedRouter{Recorder: e.rec, held: make(chan struct{}), release: make(chan struct{})}
-		rosters := roster.NewHandler(e.mem, e.sessions, gate)
+		rosters := newRoster(t, e.mem, e.sessions, gate)
 		adding := make(chan struct{}, 1)
-		h, err := NewJoinHandler(JoinConfig{Exchanger: e.ex, Roster: addingRoster{rosters, adding}, Router: e.rec, Timeout: testWait})
+		h, err := NewJoinHandler(JoinConfig{Exchanger: e.ex, Roster: addingRoster{rosters, adding}, Timeout: testWait})
 		require.NoError(t, err)
 		_, before := e.items()
 		e.rec.Reset()
 
 		got := make(chan error, 1)
 		go func() {
-			got <- rosters.HandleIQ(ctx, stanza.IQ{Type: stanza.GetIQ, ID: gateID, From: testClientA},
-				xml.NewDecoder(strings.NewReader(`<query xmlns="jabber:iq:roster"/>`)))
+			got <- rosters.ServeIQ(ctx, stanza.IQ{Type: stanza.GetIQ, ID: gateID, From: testClientA},
+				xml.NewDecoder(strings.NewReader(`<query xmlns="jabber:iq:roster"/>`)), host.RouteReplies(gate))
 		}()
 		<-gate.held // the get has read the roster and holds the user's lock
-		require.NoError(t, h.HandleIQ(ctx, stanza.IQ{Type: stanza.SetIQ, ID: "j", From: testClientA},
-			xml.NewDecoder(strings.NewReader(`<client-join xmlns="urn:xmpp:mix:pam:2" channel="`+channel.String()+`">`+testJoin+`</client-join>`))))
+		require.NoError(t, h.ServeIQ(ctx, stanza.IQ{Type: stanza.SetIQ, ID: "j", From: testClientA},
+			xml.NewDecoder(strings.NewReader(`<client-join xmlns="urn:xmpp:mix:pam:2" channel="`+channel.String()+`">`+testJoin+`</client-join>`)), host.RouteReplies(e.rec)))
 		<-adding // the channel confirmed, and the join is at the roster
 		_, ver := e.items()
 		require.Equal(t, before, ver, "round %d: the join changed the roster while a get held the lock", round)

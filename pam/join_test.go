@@ -69,8 +69,8 @@ func TestJoinAddressing(t *testing.T) {
 
 func TestJoinNeedsFullJIDSender(t *testing.T) {
 	e := newJoinEnv(t, JoinConfig{}, nil)
-	err := e.h.HandleIQ(context.Background(), stanza.IQ{Type: stanza.SetIQ, ID: "a1"},
-		xml.NewDecoder(strings.NewReader(testClientJoin)))
+	err := e.h.ServeIQ(context.Background(), stanza.IQ{Type: stanza.SetIQ, ID: "a1"},
+		xml.NewDecoder(strings.NewReader(testClientJoin)), host.RouteReplies(e.rec))
 	require.ErrorIs(t, err, host.ErrNoSender)
 	require.Empty(t, e.rec.Deliveries())
 
@@ -80,8 +80,8 @@ func TestJoinNeedsFullJIDSender(t *testing.T) {
 		t.Run(from.String(), func(t *testing.T) {
 			e := newJoinEnv(t, JoinConfig{}, nil)
 			to := testUser.Bare()
-			require.NoError(t, e.h.HandleIQ(context.Background(), stanza.IQ{Type: stanza.SetIQ, From: from, To: to, ID: "a1"},
-				xml.NewDecoder(strings.NewReader(testClientJoin))))
+			require.NoError(t, e.h.ServeIQ(context.Background(), stanza.IQ{Type: stanza.SetIQ, From: from, To: to, ID: "a1"},
+				xml.NewDecoder(strings.NewReader(testClientJoin)), host.RouteReplies(e.rec)))
 			ds := e.rec.Deliveries()
 			require.Len(t, ds, 1, "only the error is sent")
 			s := string(ds[0].Stanza)
@@ -242,7 +242,7 @@ func TestJoinIgnoresSpoofedAnswers(t *testing.T) {
 			e := newJoinEnv(t, JoinConfig{}, nil)
 			e.join(testClientA, "j1", testChannel, testJoin)
 			req := e.awaitRequests(testChannel, 1)[0]
-			require.Equal(t, 1, e.h.Pending(), "HandleIQ returned before the channel answered")
+			require.Equal(t, 1, e.h.Pending(), "ServeIQ returned before the channel answered")
 
 			typ, from, to, id := stanza.ResultIQ, testChannel.String(), testUser.String(), "j1"
 			if tc.typ != "" {
@@ -982,10 +982,10 @@ func TestJoinExchangerFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := hosttest.NewRecorder(nil)
 			store := roster.NewMemStore()
-			h, err := NewJoinHandler(JoinConfig{Exchanger: tc.ex, Roster: roster.NewHandler(store, host.NewMemSessions(), rec), Router: rec})
+			h, err := NewJoinHandler(JoinConfig{Exchanger: tc.ex, Roster: newRoster(t, store, host.NewMemSessions(), rec)})
 			require.NoError(t, err)
-			require.NoError(t, h.HandleIQ(context.Background(), stanza.IQ{Type: stanza.SetIQ, From: testClientA, ID: "f1"},
-				xml.NewDecoder(strings.NewReader(testClientJoin))))
+			require.NoError(t, h.ServeIQ(context.Background(), stanza.IQ{Type: stanza.SetIQ, From: testClientA, ID: "f1"},
+				xml.NewDecoder(strings.NewReader(testClientJoin)), host.RouteReplies(rec)))
 			ctx, cancel := context.WithTimeout(context.Background(), testWait)
 			defer cancel()
 			require.NoError(t, h.Shutdown(ctx))
@@ -1002,24 +1002,23 @@ func TestJoinExchangerFailures(t *testing.T) {
 
 func TestNewJoinHandlerValidates(t *testing.T) {
 	rec := hosttest.NewRecorder(nil)
-	ok := JoinConfig{Exchanger: host.NewExchange(rec), Roster: roster.NewHandler(roster.NewMemStore(), host.NewMemSessions(), rec),
-		Router: rec}
+	ok := JoinConfig{Exchanger: host.NewExchange(rec), Roster: newRoster(t, roster.NewMemStore(), host.NewMemSessions(), rec)}
 	for _, tc := range []struct {
-		name string
-		edit func(*JoinConfig)
+		name, want string
+		edit       func(*JoinConfig)
 	}{
-		{"no exchanger", func(c *JoinConfig) { c.Exchanger = nil }},
-		{"no roster", func(c *JoinConfig) { c.Roster = nil }},
-		{"no router", func(c *JoinConfig) { c.Router = nil }},
-		{"negative timeout", func(c *JoinConfig) { c.Timeout = -1 }},
-		{"negative bound", func(c *JoinConfig) { c.MaxPending = -1 }},
-		{"negative attempts", func(c *JoinConfig) { c.StoreAttempts = -1 }},
+		{"no exchanger", "JoinConfig.Exchanger is required", func(c *JoinConfig) { c.Exchanger = nil }},
+		{"no roster", "JoinConfig.Roster is required", func(c *JoinConfig) { c.Roster = nil }},
+		{"negative timeout", "must not be negative", func(c *JoinConfig) { c.Timeout = -1 }},
+		{"negative bound", "must not be negative", func(c *JoinConfig) { c.MaxPending = -1 }},
+		{"negative attempts", "must not be negative", func(c *JoinConfig) { c.StoreAttempts = -1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok
 			tc.edit(&c)
-			_, err := NewJoinHandler(c)
-			require.Error(t, err)
+			h, err := NewJoinHandler(c)
+			require.ErrorContains(t, err, tc.want)
+			require.Nil(t, h)
 		})
 	}
 	h, err := NewJoinHandler(ok)

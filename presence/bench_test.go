@@ -75,7 +75,7 @@ func (d discard) RouteRaw(_ context.Context, _ jid.JID, raw []byte) error {
 // newBenchHandler returns a Handler for a user who joined coven and has n
 // MIX-capable clients online (plus one that is not), with realistic 36-byte
 // resource names.
-func newBenchHandler(tb testing.TB, n int, opts ...Option) (*Handler, *int) {
+func newBenchHandler(tb testing.TB, n int, opts ...option) (*Handler, *int) {
 	tb.Helper()
 	ctx := context.Background()
 	user := jid.MustParse(userBare)
@@ -84,7 +84,7 @@ func newBenchHandler(tb testing.TB, n int, opts ...Option) (*Handler, *int) {
 	require.NoError(tb, err)
 	sessions := host.NewMemSessions()
 	routed := 0
-	h := New(sessions, discard{&routed}, rosters, opts...)
+	h := newHandler(tb, sessions, discard{&routed}, rosters, opts...)
 	for i := range n + 1 {
 		j, err := user.WithResource(fmt.Sprintf("Conversations.%022d", i))
 		require.NoError(tb, err)
@@ -106,7 +106,7 @@ func BenchmarkInboundFanOut(b *testing.B) {
 			p, payload := newReplay(b, channelPresence)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := h.Inbound(ctx, p, payload.rewind()); err != nil {
+				if err := h.Inbound(ctx, p, payload.rewind()); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -158,13 +158,13 @@ func BenchmarkCacheMemory(b *testing.B) {
 		var perEntry float64
 		for b.Loop() {
 			before := heapAlloc()
-			h := New(host.NewMemSessions(), hosttest.NewRecorder(nil), rosters, CacheLimits(entries, entries))
+			h := newHandler(b, host.NewMemSessions(), hosttest.NewRecorder(nil), rosters, withCache(entries, entries))
 			q := p
 			for _, u := range users {
 				q.To = u
 				for _, s := range senders {
 					q.From = s
-					if _, err := h.Inbound(ctx, q, payload.rewind()); err != nil {
+					if err := h.Inbound(ctx, q, payload.rewind()); err != nil {
 						b.Fatal(err)
 					}
 				}

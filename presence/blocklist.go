@@ -13,9 +13,9 @@ import (
 
 // BlocklistChanged makes channel presence follow a change of the user's
 // blocklist (XEP-0191 §3.3, §3.4, made MIX-aware by XEP-0405 §2.12); it
-// implements blocking.PresenceUpdater, so that a blocking.Handler built
-// WithPresence calls it. The change's items are matched as the Filter
-// matches them: blocking a channel concerns all its senders, blocking one
+// implements blocking.PresenceUpdater, so that a blocking.Handler given it
+// as HandlerConfig.Presence calls it. The change's items are matched as the
+// Filter matches them: blocking a channel concerns all its senders, blocking one
 // participant's encoded JID only that participant. Whether a sender is
 // blocked after the change is the BlockFilter's verdict.
 //

@@ -21,7 +21,7 @@ import (
 func blockSetup(t *testing.T) (*harness, *blocking.MemStore) {
 	t.Helper()
 	store := blocking.NewMemStore()
-	hs := newHarness(t, Blocking(blocking.NewFilter(blocking.StoreChecker(store))))
+	hs := newHarness(t, withBlock(mustFilter(t, store)))
 	hs.join(coven, roster.From)
 	hs.join(brew, roster.Both)
 	hs.online(mixClient, true)
@@ -228,7 +228,7 @@ func TestBlockRacingPresence(t *testing.T) {
 			defer wg.Done()
 			for i := range 20 {
 				p, payload := decode(t, `<presence from='`+hecateIn+`' to='`+userBare+`'><status>`+strconv.Itoa(i)+`</status></presence>`)
-				_, err := hs.h.Inbound(context.Background(), p, payload)
+				err := hs.h.Inbound(context.Background(), p, payload)
 				assert.NoError(t, err)
 			}
 		}()

@@ -39,7 +39,7 @@ func TestCacheKeepsLatestPresencePerSender(t *testing.T) {
 }
 
 func TestCacheBoundPerUser(t *testing.T) {
-	hs := newHarness(t, CacheLimits(2, 100))
+	hs := newHarness(t, withCache(2, 100))
 	hs.join(coven, roster.From)
 	hs.join(brew, roster.From)
 	hs.online(mixOther, true) // refreshes both channels
@@ -59,7 +59,7 @@ func TestCacheBoundPerUser(t *testing.T) {
 
 func TestCacheBoundTotal(t *testing.T) {
 	const other = "witch@shakespeare.example"
-	hs := newHarness(t, CacheLimits(10, 3))
+	hs := newHarness(t, withCache(10, 3))
 	hs.join(coven, roster.From)
 	hs.joinAs(other, coven, roster.From)
 	channelSays(hs, hecateIn, "", "")
@@ -77,7 +77,7 @@ func TestCacheBoundTotal(t *testing.T) {
 func TestCacheWhileOffline(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		opts      []Option
+		opts      []option
 		wantAfter []string // what a client coming online again gets
 		wantStats Stats
 		refreshed bool
@@ -87,7 +87,7 @@ func TestCacheWhileOffline(t *testing.T) {
 		wantStats: Stats{Entries: 2},
 	}, {
 		name:      "discarded",
-		opts:      []Option{DiscardWhileOffline()},
+		opts:      []option{discardOffline},
 		wantStats: Stats{Discarded: 1, Refreshes: 1},
 		refreshed: true,
 	}} {

@@ -28,7 +28,7 @@
 //     answered a refresh since the handler started (after a restart the
 //     cache is empty, and updates that trickle in before a client comes
 //     online are not the full picture), whose entries were discarded
-//     (DiscardWhileOffline) or one of whose entries was evicted.
+//     (Config.DiscardWhileOffline) or one of whose entries was evicted.
 //   - Joining while online (XEP-0405 §2.9, §2.9.3): once a join is confirmed
 //     and in the roster, Handler.Joined sends the channel the current
 //     presence of each of the user's MIX-capable clients that is online
@@ -57,8 +57,9 @@
 //
 // # Wiring a host
 //
-// New takes the host's host.Sessions (which sessions are MIX capable,
-// XEP-0405 §2.1), host.Router and roster.Reader (roster.Store is one). The host then calls:
+// New takes a Config with the host's host.Sessions (which sessions are MIX
+// capable, XEP-0405 §2.1), host.Router and roster.Reader (roster.Store is
+// one). The host then calls:
 //
 //   - Handler.Outbound with every presence broadcast of a local session
 //     (no to; available or unavailable), and leaves channel items out of its
@@ -66,9 +67,9 @@
 //   - Handler.Disconnected when a session ends (it does nothing when the
 //     session already sent unavailable presence);
 //   - Handler.Inbound with every presence addressed to a local user's bare
-//     JID, before its own processing, stopping when Inbound reports the
-//     presence handled. This covers channel probes, which the host must not
-//     answer itself;
+//     JID, before its own processing, going on with it only when Inbound
+//     returns host.ErrNotHandled. This covers channel probes, which the
+//     host must not answer itself;
 //   - Handler.Directed before routing a session's directed presence (not
 //     subscriptions), dropping it when Directed refuses: presence of a
 //     client that is not MIX capable never reaches a joined channel
@@ -96,12 +97,12 @@
 // delivered reaches that client after the cache, never before what it
 // supersedes.
 //
-// The cache is bounded per user and in total (CacheLimits); past a bound the
+// The cache is bounded per user and in total (Config.Cache); past a bound the
 // least recently updated entry is evicted (Stats.Evicted) and its channel
 // refreshed when a client next comes online. By default the cache is kept
-// while the user has no MIX-capable client online; DiscardWhileOffline
+// while the user has no MIX-capable client online; Config.DiscardWhileOffline
 // drops it instead, as XEP-0405 §2.9.2 allows. A refresh in progress ends
-// with the channel's first presence (or error) or after RefreshTimeout.
+// with the channel's first presence (or error) or after Config.RefreshTimeout.
 //
 // Hostile input never panics and changes nothing: presence that claims to
 // be from a channel the user has not joined, or from a peer the optional

@@ -3,6 +3,7 @@ package presence_test
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -64,7 +65,11 @@ func setUp() (*presence.Handler, *host.MemSessions, *hosttest.Recorder) {
 	sessions.Add(host.Resource{JID: jid.MustParse("hag66@shakespeare.example/UUID-a1j/7533"), MIXCapable: true})
 	sessions.Add(host.Resource{JID: jid.MustParse("hag66@shakespeare.example/old"), MIXCapable: false})
 	router := hosttest.NewRecorder(nil)
-	return presence.New(sessions, router, rosters), sessions, router
+	h, err := presence.New(presence.Config{Sessions: sessions, Router: router, Rosters: rosters})
+	if err != nil {
+		panic(err)
+	}
+	return h, sessions, router
 }
 
 func Example() {
@@ -89,8 +94,8 @@ func Example() {
 	p, payload := decode(`<presence xmlns='jabber:client' from='123435#coven@mix.shakespeare.example/UUID-a1j/7533' to='hag66@shakespeare.example' id='77E07BB0'>` +
 		`<mix xmlns='urn:xmpp:mix:presence:0'><jid>hecate@shakespeare.example/UUID-x4r/2491</jid><nick>thirdwitch</nick></mix>` +
 		`<show>chat</show></presence>`)
-	handled, err := h.Inbound(ctx, p, payload)
-	fmt.Println("handled:", handled, err)
+	err := h.Inbound(ctx, p, payload)
+	fmt.Println("handled:", err == nil, err)
 	show(router)
 
 	// The client disconnects without unavailable presence (§2.9.4).
@@ -133,17 +138,17 @@ func ExampleHandler_Inbound() {
 		`<presence from='romeo@montague.example/orchard' to='hag66@shakespeare.example'/>`,
 	} {
 		p, payload := decode(raw)
-		handled, err := h.Inbound(ctx, p, payload)
-		fmt.Println(p.From, "handled:", handled, err)
+		err := h.Inbound(ctx, p, payload)
+		fmt.Println(p.From, "not mine:", errors.Is(err, host.ErrNotHandled))
 		show(router)
 	}
 	fmt.Println("spoofed:", h.Stats().Spoofed)
 
 	// Output:
-	// coven@mix.shakespeare.example handled: true <nil>
+	// coven@mix.shakespeare.example not mine: false
 	// to coven@mix.shakespeare.example: from hag66@shakespeare.example/UUID-a1j/7533 away
-	// 1#witches@mix.example/x handled: true <nil>
-	// romeo@montague.example/orchard handled: false <nil>
+	// 1#witches@mix.example/x not mine: false
+	// romeo@montague.example/orchard not mine: true
 	// spoofed: 1
 }
 
@@ -160,7 +165,10 @@ func ExampleHandler_Joined() {
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: client, MIXCapable: true})
 	router := hosttest.NewRecorder(nil)
-	h := presence.New(sessions, router, rosters)
+	h, err := presence.New(presence.Config{Sessions: sessions, Router: router, Rosters: rosters})
+	if err != nil {
+		panic(err)
+	}
 
 	// The client is online before the join: no channel gets its presence.
 	p, payload := decode(`<presence><show>dnd</show></presence>`)
@@ -181,7 +189,7 @@ func ExampleHandler_Joined() {
 
 	// The channel answers the refresh; then the user leaves.
 	p, payload = decode(`<presence from='123435#coven@mix.shakespeare.example/UUID-x4r/2491' to='hag66@shakespeare.example'><show>chat</show></presence>`)
-	if _, err := h.Inbound(ctx, p, payload); err != nil {
+	if err := h.Inbound(ctx, p, payload); err != nil {
 		panic(err)
 	}
 	if _, err := rosters.Delete(ctx, user, channel); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"io"
 	"testing"
 
@@ -45,7 +46,7 @@ func FuzzInbound(f *testing.F) {
 		if _, err := rosters.Put(ctx, user, roster.Item{JID: jid.MustParse(coven), Subscription: roster.From, Channel: true}); err != nil {
 			t.Fatal(err)
 		}
-		h := New(sessions, router, rosters, CacheLimits(2, 3))
+		h := newHandler(t, sessions, router, rosters, withCache(2, 3))
 		for _, c := range []struct {
 			full string
 			mix  bool
@@ -59,7 +60,7 @@ func FuzzInbound(f *testing.F) {
 		router.Reset()
 		before := h.Stats()
 
-		handled, _ := h.Inbound(ctx, p, xmlstream.Inner(d))
+		handled := !errors.Is(h.Inbound(ctx, p, xmlstream.Inner(d)), host.ErrNotHandled)
 
 		after := h.Stats()
 		deliveries := router.Deliveries()

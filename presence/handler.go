@@ -67,40 +67,53 @@ func (h *Handler) blockEpoch(user string) *atomic.Uint64 {
 	return &h.blockEpochs[maphash.String(h.outLockSeed, user)%outboundStripes]
 }
 
-// New returns a Handler that learns MIX capability from sessions, delivers
-// through router (its host.RawRouter fast path when it has one) and finds
-// the user's channels in rosters.
-func New(sessions host.Sessions, router host.Router, rosters roster.Reader, opts ...Option) *Handler {
+// New returns a Handler for c. It returns an error, and no Handler, when a
+// required field of c is missing or a bound is negative.
+func New(c Config) (*Handler, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
 	h := &Handler{
-		sessions:       sessions,
-		router:         router,
-		rosters:        rosters,
-		log:            slog.New(slog.DiscardHandler),
-		refreshTimeout: DefaultRefreshTimeout,
+		sessions:       c.Sessions,
+		router:         c.Router,
+		rosters:        c.Rosters,
+		block:          c.Block,
+		log:            c.Logger,
+		discardOffline: c.DiscardWhileOffline,
+		refreshTimeout: c.RefreshTimeout,
 		now:            time.Now,
 		outLockSeed:    maphash.MakeSeed(),
 		state: state{
-			maxPerUser: DefaultMaxPerUser,
-			maxEntries: DefaultMaxEntries,
+			maxPerUser: c.Cache.PerUser,
+			maxEntries: c.Cache.Total,
 			users:      make(map[string]*user),
 			lru:        entryList{order: allEntries},
 		},
 	}
-	h.scratch.New = func() any { return new(scratch) }
-	for _, o := range opts {
-		o(h)
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
 	}
-	return h
+	if h.refreshTimeout == 0 {
+		h.refreshTimeout = DefaultRefreshTimeout
+	}
+	if h.state.maxPerUser == 0 {
+		h.state.maxPerUser = DefaultMaxPerUser
+	}
+	if h.state.maxEntries == 0 {
+		h.state.maxEntries = DefaultMaxEntries
+	}
+	h.scratch.New = func() any { return new(scratch) }
+	return h, nil
 }
 
 // Stats are counters of a Handler's work since it was built.
 type Stats struct {
 	// Entries is the number of channel presence entries cached now.
 	Entries int
-	// Evicted counts cache entries dropped to respect CacheLimits.
+	// Evicted counts cache entries dropped to respect Config.Cache.
 	Evicted uint64
 	// Discarded counts cache entries dropped because the user's last
-	// MIX-capable client went offline (DiscardWhileOffline).
+	// MIX-capable client went offline (Config.DiscardWhileOffline).
 	Discarded uint64
 	// Spoofed counts presence dropped because it came from an encoded JID of
 	// a channel the user has not joined.

@@ -3,6 +3,8 @@ package presence
 import (
 	"context"
 	"encoding/xml"
+	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +51,42 @@ type harness struct {
 	base     Stats // counters when the test's setup ended
 }
 
-func newHarness(t *testing.T, opts ...Option) *harness {
+// option sets a field of the Config a test builds its Handler with.
+type option func(*Config)
+
+func withBlock(f BlockFilter) option { return func(c *Config) { c.Block = f } }
+
+func withCache(perUser, total int) option {
+	return func(c *Config) { c.Cache = CacheLimits{PerUser: perUser, Total: total} }
+}
+
+func withRefresh(d time.Duration) option { return func(c *Config) { c.RefreshTimeout = d } }
+
+func withLogger(l *slog.Logger) option { return func(c *Config) { c.Logger = l } }
+
+func discardOffline(c *Config) { c.DiscardWhileOffline = true }
+
+// newHandler builds a Handler on the given seams, failing tb if New refuses.
+func newHandler(tb testing.TB, sessions host.Sessions, router host.Router, rosters roster.Reader, opts ...option) *Handler {
+	tb.Helper()
+	c := Config{Sessions: sessions, Router: router, Rosters: rosters}
+	for _, o := range opts {
+		o(&c)
+	}
+	h, err := New(c)
+	require.NoError(tb, err)
+	return h
+}
+
+// mustFilter is the MIX-aware filter over store's blocklists.
+func mustFilter(tb testing.TB, store blocking.Store) *blocking.Filter {
+	tb.Helper()
+	f, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(store)})
+	require.NoError(tb, err)
+	return f
+}
+
+func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
 	hs := &harness{
 		t:        t,
@@ -57,14 +94,14 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 		router:   hosttest.NewRecorder(nil),
 		rosters:  roster.NewMemStore(),
 	}
-	hs.h = New(hs.sessions, hs.router, hs.rosters, opts...)
+	hs.h = newHandler(hs.t, hs.sessions, hs.router, hs.rosters, opts...)
 	return hs
 }
 
 // restart replaces the handler by a new one on the same seams, as after a
 // server restart: the cache and the knowledge of online sessions are gone.
-func (hs *harness) restart(opts ...Option) {
-	hs.h = New(hs.sessions, hs.router, hs.rosters, opts...)
+func (hs *harness) restart(opts ...option) {
+	hs.h = newHandler(hs.t, hs.sessions, hs.router, hs.rosters, opts...)
 }
 
 // join puts channel in the user's roster.
@@ -106,9 +143,12 @@ func (hs *harness) online(full string, mix bool) {
 func (hs *harness) inbound(raw string) bool {
 	hs.t.Helper()
 	p, payload := decode(hs.t, raw)
-	handled, err := hs.h.Inbound(context.Background(), p, payload)
+	err := hs.h.Inbound(context.Background(), p, payload)
+	if errors.Is(err, host.ErrNotHandled) {
+		return false
+	}
 	require.NoError(hs.t, err)
-	return handled
+	return true
 }
 
 // deliveries returns what was routed since the last reset, parsed, and

@@ -11,17 +11,19 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/internal/mixjid"
 	"github.com/mixpam/mixpam/internal/splice"
 	"github.com/mixpam/mixpam/roster"
 )
 
 // Inbound handles presence addressed to a local user's bare JID (p.To) from
-// a remote entity, and reports whether it was channel presence, which the
-// handler has dealt with: the host must then do nothing more with it. When
-// handled is false the handler has not read payload and the host processes
-// the stanza as usual (RFC 6121). payload yields the stanza's children, as
-// for Outbound, and may be nil.
+// a remote entity when it is channel presence: the host must then do
+// nothing more with it, whatever the error. Other presence gets
+// host.ErrNotHandled, having had nothing read from payload, and the host
+// processes it as usual (RFC 6121); when the roster lookup that decides
+// failed, that error is wrapped in it. payload yields the stanza's
+// children, as for Outbound, and may be nil.
 //
 // Presence is channel presence when its from is a channel in the user's
 // roster (roster.Item.Channel), a resource of it, or an encoded participant
@@ -52,7 +54,19 @@ import (
 // the peer as it is (BlocklistChanged).
 // Other presence types (subscription management) and presence to full JIDs
 // are left to the host.
-func (h *Handler) Inbound(ctx context.Context, p stanza.Presence, payload xml.TokenReader) (handled bool, err error) {
+func (h *Handler) Inbound(ctx context.Context, p stanza.Presence, payload xml.TokenReader) error {
+	handled, err := h.inbound(ctx, p, payload)
+	switch {
+	case handled:
+		return err
+	case err != nil:
+		return fmt.Errorf("%w: %w", host.ErrNotHandled, err)
+	}
+	return host.ErrNotHandled
+}
+
+// inbound is Inbound, reporting whether the presence was handled.
+func (h *Handler) inbound(ctx context.Context, p stanza.Presence, payload xml.TokenReader) (handled bool, err error) {
 	user := p.To
 	userKey := user.String()
 	if !isBare(userKey) || p.From.Equal(jid.JID{}) {

@@ -8,12 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/roster"
 )
 
 // fanOutSetup has two MIX-capable clients online, a client that is not MIX
 // capable online, and a MIX-capable session that has sent no presence yet.
-func fanOutSetup(t *testing.T, opts ...Option) *harness {
+func fanOutSetup(t *testing.T, opts ...option) *harness {
 	hs := newHarness(t, opts...)
 	hs.join(coven, roster.From)
 	hs.online(mixClient, true)
@@ -162,7 +163,7 @@ func TestInboundChannelNamedLikeEncodedJID(t *testing.T) {
 }
 
 func TestInboundBlocked(t *testing.T) {
-	hs := fanOutSetup(t, Blocking(blockList{hecateIn: true}))
+	hs := fanOutSetup(t, withBlock(blockList{hecateIn: true}))
 	require.True(t, hs.inbound(channelPresence))
 	require.Empty(t, hs.deliveries())
 	require.Equal(t, Stats{Entries: 1, Blocked: 1}, hs.counters(), "kept for an unblock, not delivered")
@@ -181,20 +182,20 @@ func (failingRoster) Item(context.Context, jid.JID, jid.JID) (roster.Item, error
 
 func TestInboundRosterFailure(t *testing.T) {
 	hs := fanOutSetup(t)
-	h := New(hs.sessions, hs.router, failingRoster{hs.rosters})
+	h := newHandler(t, hs.sessions, hs.router, failingRoster{hs.rosters})
 	p, payload := decode(t, channelPresence)
-	handled, err := h.Inbound(context.Background(), p, payload)
+	err := h.Inbound(context.Background(), p, payload)
 	require.ErrorIs(t, err, errStore)
-	require.False(t, handled)
+	require.ErrorIs(t, err, host.ErrNotHandled, "left to the host")
 	require.Empty(t, hs.deliveries())
 }
 
 func TestInboundMalformedPayload(t *testing.T) {
 	hs := fanOutSetup(t)
 	p, payload := decode(t, `<presence from='`+hecateIn+`' to='`+userBare+`'><show>dnd</status></presence>`)
-	handled, err := hs.h.Inbound(context.Background(), p, payload)
-	require.True(t, handled)
+	err := hs.h.Inbound(context.Background(), p, payload)
 	require.Error(t, err)
+	require.NotErrorIs(t, err, host.ErrNotHandled, "handled, and failed")
 	require.Empty(t, hs.deliveries())
 	require.Equal(t, Stats{}, hs.counters(), "nothing cached")
 }

@@ -38,7 +38,7 @@ func TestJoinedSendsClientPresence(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		sub  roster.Subscription
-		opts []Option
+		opts []option
 		want []delivered // to coven, in order
 	}{
 		{
@@ -54,7 +54,7 @@ func TestJoinedSendsClientPresence(t *testing.T) {
 		{
 			name: "blocked: nothing",
 			sub:  roster.From,
-			opts: []Option{Blocking(blockList{coven: true})},
+			opts: []option{withBlock(blockList{coven: true})},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,7 +152,7 @@ func TestJoinedWhileClientComesOnline(t *testing.T) {
 	mem := roster.NewMemStore()
 	paused := &pausingRoster{Store: mem, entered: make(chan struct{}), release: make(chan struct{})}
 	hs := &harness{t: t, sessions: host.NewMemSessions(), router: hosttest.NewRecorder(nil), rosters: mem}
-	hs.h = New(hs.sessions, hs.router, paused)
+	hs.h = newHandler(hs.t, hs.sessions, hs.router, paused)
 	hs.connect(mixClient, true)
 
 	done := make(chan error, 1)
@@ -254,7 +254,7 @@ func TestLeftDuringCatchUp(t *testing.T) {
 		return hs.h.Left(ctx, user, channel)
 	})
 	hs = &harness{t: t, sessions: host.NewMemSessions(), router: router, rosters: roster.NewMemStore()}
-	hs.h = New(hs.sessions, hs.router, hs.rosters)
+	hs.h = newHandler(hs.t, hs.sessions, hs.router, hs.rosters)
 	hs.join(coven, roster.From)
 	hs.online(mixClient, true)
 	channelSays(hs, hecateIn, "", "<show>dnd</show>")

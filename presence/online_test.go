@@ -72,7 +72,7 @@ func TestRefreshOnceAfterRestart(t *testing.T) {
 
 func TestRefreshEndsWithChannelAnswerOrTimeout(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	hs := newHarness(t, RefreshTimeout(time.Minute))
+	hs := newHarness(t, withRefresh(time.Minute))
 	hs.h.now = clock.now
 	hs.join(coven, roster.From)
 	hs.join(brew, roster.From)
@@ -84,9 +84,8 @@ func TestRefreshEndsWithChannelAnswerOrTimeout(t *testing.T) {
 	// answers with an error.
 	channelSays(hs, hecateIn, "", "")
 	p, payload := decode(t, `<presence type='error' from='`+brew+`' to='`+userBare+`'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`)
-	handled, err := hs.h.Inbound(context.Background(), p, payload)
-	require.NoError(t, err)
-	require.True(t, handled)
+	err := hs.h.Inbound(context.Background(), p, payload)
+	require.NoError(t, err, "handled")
 	require.Len(t, hs.deliveries(), 1, "the error goes nowhere; hecate's presence to the client")
 
 	hs.online(userBare+"/2", true)
@@ -104,11 +103,11 @@ func TestRefreshEndsWithChannelAnswerOrTimeout(t *testing.T) {
 func TestRefreshWhenLastClientLeaves(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		opts  []Option
+		opts  []option
 		again int // refreshes when the client comes back
 	}{
 		{name: "kept: the answer will be cached", again: 0},
-		{name: "discarded: the answer would be lost", opts: []Option{DiscardWhileOffline()}, again: 1},
+		{name: "discarded: the answer would be lost", opts: []option{discardOffline}, again: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hs := newHarness(t, tc.opts...)
@@ -137,13 +136,13 @@ func TestCatchUpOrder(t *testing.T) {
 		}
 		reacted = true
 		p, payload := decode(t, `<presence from='`+hecateIn+`' to='`+userBare+`'><show>chat</show></presence>`)
-		_, err := h.Inbound(ctx, p, payload)
+		err := h.Inbound(ctx, p, payload)
 		return err
 	})
 	sessions := host.NewMemSessions()
 	rosters := roster.NewMemStore()
 	hs := &harness{t: t, sessions: sessions, router: router, rosters: rosters}
-	h = New(sessions, router, rosters)
+	h = newHandler(t, sessions, router, rosters)
 	hs.h = h
 	hs.join(coven, roster.From)
 	channelSays(hs, hecateIn, "", "<show>dnd</show>")
@@ -156,7 +155,7 @@ func TestCatchUpOrder(t *testing.T) {
 // TestConcurrentTraffic runs clients and channels at once, for the race
 // detector, and checks that the bounds hold.
 func TestConcurrentTraffic(t *testing.T) {
-	hs := newHarness(t, CacheLimits(5, 8))
+	hs := newHarness(t, withCache(5, 8))
 	hs.join(coven, roster.From)
 	const other = "witch@shakespeare.example"
 	hs.joinAs(other, coven, roster.From)
@@ -175,7 +174,7 @@ func TestConcurrentTraffic(t *testing.T) {
 					typ = "type='unavailable'"
 				}
 				p, payload := decode(t, `<presence `+typ+` from='`+senders[(n+i)%4]+string(rune('a'+i))+`' to='`+user+`'/>`)
-				_, err := hs.h.Inbound(ctx, p, payload)
+				err := hs.h.Inbound(ctx, p, payload)
 				assert.NoError(t, err)
 			}
 		})

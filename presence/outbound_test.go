@@ -13,7 +13,7 @@ import (
 
 // sharedSetup joins coven (presence shared), brew (not shared) and adds an
 // ordinary contact with subscription from.
-func sharedSetup(t *testing.T, opts ...Option) *harness {
+func sharedSetup(t *testing.T, opts ...option) *harness {
 	hs := newHarness(t, opts...)
 	hs.join(coven, roster.From)
 	hs.join(brew, roster.None)
@@ -126,7 +126,7 @@ func TestOutboundCapabilityLearnedLate(t *testing.T) {
 }
 
 func TestOutboundSkipsBlockedChannels(t *testing.T) {
-	hs := sharedSetup(t, Blocking(blockList{coven: true}))
+	hs := sharedSetup(t, withBlock(blockList{coven: true}))
 	hs.join("open@mix.shakespeare.example", roster.From)
 	hs.online(mixClient, true)
 	got := hs.deliveries()

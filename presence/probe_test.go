@@ -63,7 +63,7 @@ func TestProbeAnswersCurrentPresence(t *testing.T) {
 func TestProbeNotAnswered(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		opts  []Option
+		opts  []option
 		sub   roster.Subscription
 		stats Stats
 	}{{
@@ -71,7 +71,7 @@ func TestProbeNotAnswered(t *testing.T) {
 		sub:  roster.None,
 	}, {
 		name:  "channel blocked",
-		opts:  []Option{Blocking(blockList{coven: true})},
+		opts:  []option{withBlock(blockList{coven: true})},
 		sub:   roster.From,
 		stats: Stats{Blocked: 1},
 	}} {

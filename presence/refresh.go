@@ -20,7 +20,7 @@ import (
 // channel's full presence: the channel never answered a refresh since the
 // handler started (a restart leaves the cache empty, and the odd update that
 // arrives before a client comes online is not the full picture), its entries
-// were discarded (DiscardWhileOffline) or one of them was evicted. One
+// were discarded (Config.DiscardWhileOffline) or one of them was evicted. One
 // refresh per (user, channel) is in progress at a time, so clients coming
 // online together send one directed presence, not one each; it ends with the
 // first presence from the channel, which makes the channel synced, with an

@@ -12,7 +12,9 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/internal/xmltok"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -109,7 +111,7 @@ func (a Annotator) Transform(ctx context.Context, session jid.JID, stanza xml.To
 // channelNotAllowed is the answer to a client's attempt to edit or remove a
 // channel item.
 func channelNotAllowed() stanza.Error {
-	return stanzaError(stanza.Cancel, stanza.NotAllowed,
+	return rawstanza.Error(stanza.Cancel, stanza.NotAllowed,
 		"the item is a MIX channel: leave the channel with client-leave (XEP-0405 §2.8) instead of editing it")
 }
 
@@ -168,7 +170,7 @@ func rewriteGet(toks []xml.Token, q Query) []xml.Token {
 				v = ""
 			}
 			tok = withAttr(start, "ver", v)
-		case depth == 2 && spaceOf(start, ns.Roster) == ns.MIXRoster && start.Name.Local == "annotate":
+		case depth == 2 && xmltok.Space(start, ns.Roster) == ns.MIXRoster && start.Name.Local == "annotate":
 			skipFrom = depth
 			continue
 		}

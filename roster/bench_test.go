@@ -53,7 +53,7 @@ func (d *discardRouter) RouteRaw(_ context.Context, _ jid.JID, raw []byte) error
 }
 
 // BenchmarkRosterGet is a roster get of a 10,000-item roster with 500
-// channels through Handler.HandleIQ: plain (the baseline) and annotated.
+// channels through Handler.ServeIQ: plain (the baseline) and annotated.
 func BenchmarkRosterGet(b *testing.B) {
 	ctx := context.Background()
 	store := roster.NewMemStore()
@@ -64,7 +64,7 @@ func BenchmarkRosterGet(b *testing.B) {
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: balcony, Interested: true})
 	router := &discardRouter{}
-	h := roster.NewHandler(store, sessions, router)
+	h := newHandler(b, roster.HandlerConfig{Store: store, Sessions: sessions, Router: router})
 	for _, bc := range []struct{ name, payload string }{
 		{"plain", plainGet},
 		{"annotated", annotatedGet},
@@ -73,7 +73,7 @@ func BenchmarkRosterGet(b *testing.B) {
 			iq := stanza.IQ{ID: "get", Type: stanza.GetIQ, From: balcony}
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(bc.payload))); err != nil {
+				if err := h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(bc.payload)), host.RouteReplies(router)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -83,7 +83,7 @@ func BenchmarkRosterGet(b *testing.B) {
 	get := func(payload string) func() {
 		iq := stanza.IQ{ID: "get", Type: stanza.GetIQ, From: balcony}
 		return func() {
-			if err := h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(payload))); err != nil {
+			if err := h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(payload)), host.RouteReplies(router)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -207,10 +207,11 @@ func BenchmarkRosterSetLimits(b *testing.B) {
 		require.NoError(b, err)
 	}
 	session := jid.MustParse("juliet@example.com/balcony")
-	h := roster.NewHandler(store, host.NewMemSessions(), &discardRouter{})
+	router := &discardRouter{}
+	h := newHandler(b, roster.HandlerConfig{Store: store, Sessions: host.NewMemSessions(), Router: router})
 	set := func(item string) {
-		err := h.HandleIQ(ctx, stanza.IQ{ID: "s", Type: stanza.SetIQ, From: session},
-			xml.NewDecoder(strings.NewReader(`<query xmlns="jabber:iq:roster">`+item+`</query>`)))
+		err := h.ServeIQ(ctx, stanza.IQ{ID: "s", Type: stanza.SetIQ, From: session},
+			xml.NewDecoder(strings.NewReader(`<query xmlns="jabber:iq:roster">`+item+`</query>`)), host.RouteReplies(router))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -26,7 +26,10 @@ func ExampleHandler() {
 
 	sessions := host.NewMemSessions()
 	router := hosttest.NewRecorder(nil)
-	h := roster.NewHandler(roster.NewMemStore(), sessions, router)
+	h, err := roster.NewHandler(roster.HandlerConfig{Store: roster.NewMemStore(), Sessions: sessions, Router: router})
+	if err != nil {
+		panic(err)
+	}
 
 	// The participant server joined a channel for the user (XEP-0405 §2.7).
 	channel := jid.MustParse("coven@mix.shakespeare.example")
@@ -40,7 +43,7 @@ func ExampleHandler() {
 	get := stanza.IQ{ID: "bv1bs71f", Type: stanza.GetIQ, From: session}
 	payload := xml.NewDecoder(strings.NewReader(
 		`<query xmlns='jabber:iq:roster'><annotate xmlns='urn:xmpp:mix:roster:0'/></query>`))
-	if err := h.HandleIQ(ctx, get, payload); err != nil {
+	if err := h.ServeIQ(ctx, get, payload, host.RouteReplies(router)); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -142,24 +145,33 @@ func ExampleChannelItem() {
 func ExampleHandle() {
 	ctx := context.Background()
 	sessions := host.NewMemSessions()
-	h := roster.NewHandler(roster.NewMemStore(), sessions, hosttest.NewRecorder(nil))
+	h, err := roster.NewHandler(roster.HandlerConfig{Store: roster.NewMemStore(), Sessions: sessions, Router: hosttest.NewRecorder(nil)})
+	if err != nil {
+		panic(err)
+	}
 	session := jid.MustParse("juliet@example.com/balcony")
 	m := mux.New(stanza.NSClient, roster.Handle(ctx, h, session))
 	_ = m // Serve the session with m: roster gets and sets reach h.
 }
 
 // A host bounds every roster (and so the answer to a roster get) with
-// WithLimits; a roster set beyond them is refused with a stanza error.
-func ExampleWithLimits() {
+// HandlerConfig.Limits; a roster set beyond them is refused with a stanza
+// error.
+func ExampleLimits() {
 	ctx := context.Background()
 	session := jid.MustParse("juliet@example.com/balcony")
 	router := hosttest.NewRecorder(nil)
-	h := roster.NewHandler(roster.NewMemStore(), host.NewMemSessions(), router,
-		roster.WithLimits(roster.Limits{MaxItems: 1, MaxItemBytes: 512}))
+	h, err := roster.NewHandler(roster.HandlerConfig{
+		Store: roster.NewMemStore(), Sessions: host.NewMemSessions(), Router: router,
+		Limits: roster.Limits{MaxItems: 1, MaxItemBytes: 512},
+	})
+	if err != nil {
+		panic(err)
+	}
 	for i, contact := range []string{"romeo@example.net", "nurse@example.com"} {
 		set := stanza.IQ{ID: fmt.Sprintf("s%d", i), Type: stanza.SetIQ, From: session}
 		payload := xml.NewDecoder(strings.NewReader(`<query xmlns='jabber:iq:roster'><item jid='` + contact + `'/></query>`))
-		if err := h.HandleIQ(ctx, set, payload); err != nil {
+		if err := h.ServeIQ(ctx, set, payload, host.RouteReplies(router)); err != nil {
 			fmt.Println(err)
 			return
 		}

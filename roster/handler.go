@@ -14,6 +14,7 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawstanza"
 )
 
 // lockStripes is the number of per-user locks a Handler keeps. Users share
@@ -48,68 +49,76 @@ type Handler struct {
 	bufs  sync.Pool // *[]byte for rendering answers
 }
 
-// Option configures a Handler.
-type Option func(*Handler)
-
-// WithLogger makes the Handler log through l: failed pushes and store
-// errors at level Error, refused requests at Debug. By default it logs
-// nothing.
-func WithLogger(l *slog.Logger) Option {
-	return func(h *Handler) { h.logger = l }
+// HandlerConfig configures a Handler. Store, Sessions and Router are
+// required; the other fields may be left zero.
+type HandlerConfig struct {
+	// Store keeps the rosters. Required.
+	Store Store
+	// Sessions lists the user's online sessions and keeps their flags.
+	// Required.
+	Sessions Sessions
+	// Router delivers answers and pushes (through its raw fast path when it
+	// is a host.RawRouter). Required.
+	Router host.Router
+	// Limits bound what a roster may hold; zero fields mean the defaults.
+	Limits Limits
+	// OnRemove, if not nil, is called after a client removed an item from
+	// its roster (after the result and the pushes went out, without any
+	// lock held), so that the host can send the presence unsubscribe and
+	// unsubscribed that RFC 6121 §2.5.2 asks for. Presence subscriptions are
+	// the host's business.
+	OnRemove func(ctx context.Context, user jid.JID, removed Item)
+	// Logger receives failed pushes and store errors at level Error and
+	// refused requests at Debug. Nil discards everything.
+	Logger *slog.Logger
 }
 
-// OnRemove makes the Handler call f after a client removed an item from its
-// roster (after the result and the pushes went out, without any lock held),
-// so that the host can send the presence unsubscribe and unsubscribed that
-// RFC 6121 §2.5.2 asks for. Presence subscriptions are the host's business.
-func OnRemove(f func(ctx context.Context, user jid.JID, removed Item)) Option {
-	return func(h *Handler) { h.onRemove = f }
-}
-
-// NewHandler returns a Handler keeping rosters in store, reading and setting
-// session flags in sessions, and delivering answers and pushes through
-// router (through its raw fast path when it is a host.RawRouter).
-func NewHandler(store Store, sessions Sessions, router host.Router, opts ...Option) *Handler {
-	h := &Handler{
-		store:    store,
-		sessions: sessions,
-		router:   router,
-		pusher:   Pusher{Sessions: sessions, Router: router},
-		seed:     maphash.MakeSeed(),
-		limits:   Limits{}.withDefaults(),
+// NewHandler returns a Handler for c. It returns an error, and no Handler,
+// when a required field of c is missing.
+func NewHandler(c HandlerConfig) (*Handler, error) {
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("roster: HandlerConfig.Store is required")
+	case c.Sessions == nil:
+		return nil, errors.New("roster: HandlerConfig.Sessions is required")
+	case c.Router == nil:
+		return nil, errors.New("roster: HandlerConfig.Router is required")
 	}
-	for _, o := range opts {
-		o(h)
+	h := &Handler{
+		store:    c.Store,
+		sessions: c.Sessions,
+		router:   c.Router,
+		pusher:   Pusher{Sessions: c.Sessions, Router: c.Router},
+		seed:     maphash.MakeSeed(),
+		limits:   c.Limits.withDefaults(),
+		onRemove: c.OnRemove,
+		logger:   c.Logger,
 	}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
-	return h
+	return h, nil
 }
 
-// HandleIQ answers a client's roster get or roster set and sends the pushes
-// a set causes. iq.From must be the sending session's full JID, as the host
-// stamps it (RFC 6120 §8.1.2.1); payload yields the IQ's child element (the
-// <query/>). The answer goes to iq.From through the Router, from the user's
-// bare JID, with the request's id.
+// ServeIQ implements host.IQHandler: it answers a client's roster get or
+// roster set and sends the pushes a set causes. iq.From must be the sending
+// session's full JID, as the host stamps it (RFC 6120 §8.1.2.1); payload
+// yields the IQ's child element (the <query/>). The answer goes to iq.From
+// through reply, from the user's bare JID, with the request's id; pushes go
+// through the Handler's Router.
 //
 // IQs of type result or error are not requests and get no answer. Every
 // request the Handler refuses gets a stanza error: forbidden for another
 // user's roster, the errors of ParseQuery for malformed queries, not-allowed
 // for an edit or removal of a channel item, item-not-found for the removal
 // of an unknown item, not-acceptable for an item larger than the Limits
-// allow (RFC 6121 §2.3.3), policy-violation for a new item in a full roster, internal-server-error when the store or the session
-// registry fails.
+// allow (RFC 6121 §2.3.3), policy-violation for a new item in a full
+// roster, internal-server-error when the store or the session registry
+// fails.
 //
-// HandleIQ returns an error when iq.From is empty (nothing was answered),
+// ServeIQ returns an error when iq.From is empty (nothing was answered),
 // when payload could not be read (a bad-request was answered), or when the
 // answer could not be delivered.
-func (h *Handler) HandleIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) error {
-	return h.serve(ctx, iq, payload, host.RouteReplies(h.router))
-}
-
-// ServeIQ implements host.IQHandler: HandleIQ with the answer delivered
-// through reply. Pushes still go through the Handler's Router.
 func (h *Handler) ServeIQ(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply host.ReplyFunc) error {
 	return h.serve(ctx, iq, payload, reply)
 }
@@ -120,7 +129,7 @@ type replyFunc = host.ReplyFunc
 // errNoSender reports a request the host handed over without from.
 var errNoSender = fmt.Errorf("roster: the IQ has no from: %w", host.ErrNoSender)
 
-// serve is HandleIQ with the delivery of the answer left to reply.
+// serve is ServeIQ.
 func (h *Handler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenReader, reply replyFunc) error {
 	if iq.Type != stanza.GetIQ && iq.Type != stanza.SetIQ {
 		return nil
@@ -136,7 +145,7 @@ func (h *Handler) serve(ctx context.Context, iq stanza.IQ, payload xml.TokenRead
 		answer.From = iq.To
 	}
 	if iq.To.String() != "" && !iq.To.Bare().Equal(user) {
-		return h.refuse(ctx, answer, reply, stanzaError(stanza.Auth, stanza.Forbidden,
+		return h.refuse(ctx, answer, reply, rawstanza.Error(stanza.Auth, stanza.Forbidden,
 			"only the account's own resources may read or change its roster (RFC 6121 §2.1.5)"))
 	}
 	q, err := ParseQuery(iq.Type, payload)
@@ -205,7 +214,7 @@ func (h *Handler) change(ctx context.Context, answer stanza.IQ, it Item, reply r
 	case found && old.Channel:
 		return nil, h.refuse(ctx, answer, reply, channelNotAllowed())
 	case it.Subscription == Remove && !found:
-		return nil, h.refuse(ctx, answer, reply, stanzaError(stanza.Cancel, stanza.ItemNotFound,
+		return nil, h.refuse(ctx, answer, reply, rawstanza.Error(stanza.Cancel, stanza.ItemNotFound,
 			"the item is not in the roster (RFC 6121 §2.5.3)"))
 	}
 	var ver uint64
@@ -261,7 +270,7 @@ func (h *Handler) refuse(ctx context.Context, answer stanza.IQ, reply replyFunc,
 }
 
 func internalError() stanza.Error {
-	return stanzaError(stanza.Wait, stanza.InternalServerError, "the roster is unavailable; try again later")
+	return rawstanza.Error(stanza.Wait, stanza.InternalServerError, "the roster is unavailable; try again later")
 }
 
 // lock takes user's lock and returns its release.

@@ -14,6 +14,8 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/host/hosttest"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -226,7 +228,7 @@ func TestRefusals(t *testing.T) {
 			if tc.to != "" {
 				iq.To = jid.MustParse(tc.to)
 			}
-			require.NoError(t, f.h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(tc.payload))))
+			require.NoError(t, f.h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(tc.payload)), host.RouteReplies(f.rec)))
 			got := parseAll(t, f.rec.Deliveries())
 			require.Len(t, got, 1, "an error and no push")
 			require.Equal(t, "error", got[0].Type)
@@ -253,11 +255,11 @@ func TestNonRequestsGetNoAnswer(t *testing.T) {
 	ctx := testContext(t)
 	for _, typ := range []stanza.IQType{stanza.ResultIQ, stanza.ErrorIQ} {
 		iq := stanza.IQ{ID: "push-1", Type: typ, From: balcony}
-		require.NoError(t, f.h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(""))))
+		require.NoError(t, f.h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader("")), host.RouteReplies(f.rec)))
 	}
 	require.Empty(t, f.rec.Deliveries())
 
-	err := f.h.HandleIQ(ctx, stanza.IQ{ID: "x", Type: stanza.GetIQ}, xml.NewDecoder(strings.NewReader(plainGet)))
+	err := f.h.ServeIQ(ctx, stanza.IQ{ID: "x", Type: stanza.GetIQ}, xml.NewDecoder(strings.NewReader(plainGet)), host.RouteReplies(f.rec))
 	require.Error(t, err, "a request without from cannot be answered")
 	require.Empty(t, f.rec.Deliveries())
 }
@@ -266,7 +268,7 @@ func TestUnreadablePayload(t *testing.T) {
 	f := newFixture(t)
 	ctx := testContext(t)
 	iq := stanza.IQ{ID: "broken", Type: stanza.SetIQ, From: balcony}
-	err := f.h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(`<query xmlns='jabber:iq:roster'><item jid='nurse@example.com'>`)))
+	err := f.h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(`<query xmlns='jabber:iq:roster'><item jid='nurse@example.com'>`)), host.RouteReplies(f.rec))
 	require.Error(t, err)
 	got := parseAll(t, f.rec.Deliveries())
 	require.Len(t, got, 1)
@@ -351,7 +353,7 @@ func TestChannel(t *testing.T) {
 			require.Equal(t, tc.want, it)
 		})
 	}
-	_, err := roster.NewHandler(failingStore{f.store}, f.sessions, f.rec).Channel(ctx, juliet, coven)
+	_, err := newHandler(t, roster.HandlerConfig{Store: failingStore{f.store}, Sessions: f.sessions, Router: f.rec}).Channel(ctx, juliet, coven)
 	require.ErrorIs(t, err, errDisk)
 	require.Empty(t, f.rec.Deliveries(), "reading pushes nothing")
 }
@@ -407,7 +409,7 @@ func TestConcurrentJoinsAndLeaves(t *testing.T) {
 	wg.Go(func() {
 		for range 20 {
 			iq := stanza.IQ{ID: "get", Type: stanza.GetIQ, From: garden}
-			errs <- f.h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(annotatedGet)))
+			errs <- f.h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(annotatedGet)), host.RouteReplies(f.rec))
 		}
 	})
 	wg.Wait()
@@ -452,7 +454,7 @@ func TestConcurrentJoinsAndLeaves(t *testing.T) {
 
 func TestStoreFailure(t *testing.T) {
 	rec := newFixture(t)
-	h := roster.NewHandler(failingStore{rec.store}, rec.sessions, rec.rec)
+	h := newHandler(t, roster.HandlerConfig{Store: failingStore{rec.store}, Sessions: rec.sessions, Router: rec.rec})
 	ctx := testContext(t)
 	for _, payload := range []string{plainGet, `<query xmlns='jabber:iq:roster'><item jid='nurse@example.com'/></query>`} {
 		typ := stanza.GetIQ
@@ -460,7 +462,7 @@ func TestStoreFailure(t *testing.T) {
 			typ = stanza.SetIQ
 		}
 		rec.rec.Reset()
-		require.NoError(t, h.HandleIQ(ctx, stanza.IQ{ID: "s", Type: typ, From: balcony}, xml.NewDecoder(strings.NewReader(payload))))
+		require.NoError(t, h.ServeIQ(ctx, stanza.IQ{ID: "s", Type: typ, From: balcony}, xml.NewDecoder(strings.NewReader(payload)), host.RouteReplies(rec.rec)))
 		got := parseAll(t, rec.rec.Deliveries())
 		require.Len(t, got, 1)
 		require.Equal(t, "internal-server-error", got[0].condition())
@@ -483,17 +485,17 @@ func TestGetFailureKeepsAnnotateFlag(t *testing.T) {
 			f := newFixture(t)
 			ctx := testContext(t)
 			require.NoError(t, f.sessions.SetAnnotate(ctx, balcony, tc.before))
-			h := roster.NewHandler(failingStore{f.store}, f.sessions, f.rec)
-			require.NoError(t, h.HandleIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
-				xml.NewDecoder(strings.NewReader(tc.payload))))
+			h := newHandler(t, roster.HandlerConfig{Store: failingStore{f.store}, Sessions: f.sessions, Router: f.rec})
+			require.NoError(t, h.ServeIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
+				xml.NewDecoder(strings.NewReader(tc.payload)), host.RouteReplies(f.rec)))
 			got := parseAll(t, f.rec.Deliveries())
 			require.Len(t, got, 1)
 			require.Equal(t, "internal-server-error", got[0].condition())
 			require.Equal(t, tc.before, f.flag(t, balcony))
 
 			// The same get over a working store changes the flag.
-			require.NoError(t, f.h.HandleIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
-				xml.NewDecoder(strings.NewReader(tc.payload))))
+			require.NoError(t, f.h.ServeIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
+				xml.NewDecoder(strings.NewReader(tc.payload)), host.RouteReplies(f.rec)))
 			require.Equal(t, !tc.before, f.flag(t, balcony))
 		})
 	}
@@ -531,4 +533,29 @@ func TestChannelItem(t *testing.T) {
 			require.Equal(t, tc.want, roster.ChannelItem(withResource, "p1", tc.given, tc.share))
 		})
 	}
+}
+
+// A HandlerConfig without one of its required fields is refused with an
+// error naming the field, not a Handler that panics on its first request.
+func TestNewHandlerRefusesIncompleteConfig(t *testing.T) {
+	full := roster.HandlerConfig{Store: roster.NewMemStore(), Sessions: host.NewMemSessions(), Router: hosttest.NewRecorder(nil)}
+	for _, tc := range []struct {
+		field string
+		clear func(*roster.HandlerConfig)
+	}{
+		{"Store", func(c *roster.HandlerConfig) { c.Store = nil }},
+		{"Sessions", func(c *roster.HandlerConfig) { c.Sessions = nil }},
+		{"Router", func(c *roster.HandlerConfig) { c.Router = nil }},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			c := full
+			tc.clear(&c)
+			h, err := roster.NewHandler(c)
+			require.ErrorContains(t, err, "HandlerConfig."+tc.field+" is required")
+			require.Nil(t, h)
+		})
+	}
+	h, err := roster.NewHandler(full)
+	require.NoError(t, err)
+	require.NotNil(t, h)
 }

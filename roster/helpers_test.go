@@ -40,6 +40,14 @@ type fixture struct {
 	removed  chan roster.Item
 }
 
+// newHandler builds a Handler for c, failing tb if NewHandler refuses.
+func newHandler(tb testing.TB, c roster.HandlerConfig) *roster.Handler {
+	tb.Helper()
+	h, err := roster.NewHandler(c)
+	require.NoError(tb, err)
+	return h
+}
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
@@ -51,9 +59,9 @@ func newFixture(t *testing.T) *fixture {
 	for _, s := range []jid.JID{balcony, chamber, garden} {
 		f.sessions.Add(host.Resource{JID: s, Interested: true, MIXCapable: true})
 	}
-	f.h = roster.NewHandler(f.store, f.sessions, f.rec, roster.OnRemove(func(_ context.Context, _ jid.JID, it roster.Item) {
+	f.h = newHandler(t, roster.HandlerConfig{Store: f.store, Sessions: f.sessions, Router: f.rec, OnRemove: func(_ context.Context, _ jid.JID, it roster.Item) {
 		f.removed <- it
-	}))
+	}})
 	return f
 }
 
@@ -77,7 +85,7 @@ func (f *fixture) request(t *testing.T, session jid.JID, typ stanza.IQType, payl
 	ctx := testContext(t)
 	before := len(f.rec.Deliveries())
 	iq := stanza.IQ{ID: "req-1", Type: typ, From: session}
-	require.NoError(t, f.h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(payload))))
+	require.NoError(t, f.h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(payload)), host.RouteReplies(f.rec)))
 	return parseAll(t, f.rec.Deliveries()[before:])
 }
 

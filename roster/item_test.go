@@ -83,18 +83,18 @@ func TestPushesOnlyToInterestedResources(t *testing.T) {
 		sessions.Add(host.Resource{JID: s, MIXCapable: true})
 	}
 	rec := hosttest.NewRecorder(nil)
-	h := roster.NewHandler(roster.NewMemStore(), sessions, rec)
+	h := newHandler(t, roster.HandlerConfig{Store: roster.NewMemStore(), Sessions: sessions, Router: rec})
 	get := func(session jid.JID, id, payload string) {
 		t.Helper()
 		iq := stanza.IQ{ID: id, Type: stanza.GetIQ, From: session}
-		require.NoError(t, h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(payload))))
+		require.NoError(t, h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(payload)), host.RouteReplies(rec)))
 	}
 	get(balcony, "g1", `<query xmlns="jabber:iq:roster"/>`)
 	get(chamber, "g2", `<query xmlns="jabber:iq:roster"><annotate xmlns="urn:xmpp:mix:roster:0"/></query>`)
 	before := len(rec.Deliveries())
 
 	iq := stanza.IQ{ID: "s1", Type: stanza.SetIQ, From: garden}
-	require.NoError(t, h.HandleIQ(ctx, iq, xml.NewDecoder(strings.NewReader(`<query xmlns="jabber:iq:roster"><item jid="`+nurse.String()+`"/></query>`))))
+	require.NoError(t, h.ServeIQ(ctx, iq, xml.NewDecoder(strings.NewReader(`<query xmlns="jabber:iq:roster"><item jid="`+nurse.String()+`"/></query>`)), host.RouteReplies(rec)))
 	var pushed []string
 	for _, w := range parseAll(t, rec.Deliveries()[before:]) {
 		if w.Type == "set" {

@@ -7,6 +7,8 @@ import (
 
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
+
+	"github.com/mixpam/mixpam/internal/rawstanza"
 )
 
 // Defaults for Limits.
@@ -47,11 +49,6 @@ func (l Limits) withDefaults() Limits {
 		l.MaxItemBytes = DefaultMaxItemBytes
 	}
 	return l
-}
-
-// WithLimits makes the Handler enforce l instead of the default Limits.
-func WithLimits(l Limits) Option {
-	return func(h *Handler) { h.limits = l.withDefaults() }
 }
 
 // Errors of writes the Limits refuse, returned (wrapped) by AddChannel and
@@ -135,6 +132,6 @@ func limitError(err error) (stanza.Error, bool) {
 	default:
 		// RFC 6121 names no condition for a full roster: the quota is
 		// a local service policy (RFC 6120 §8.3.3.12).
-		return stanzaError(stanza.Cancel, stanza.PolicyViolation, le.text), true
+		return rawstanza.Error(stanza.Cancel, stanza.PolicyViolation, le.text), true
 	}
 }

@@ -31,14 +31,14 @@ func testLimits(t *testing.T, wrap func(*roster.MemStore) roster.Store) {
 	sessions := host.NewMemSessions()
 	sessions.Add(host.Resource{JID: balcony, MIXCapable: true})
 	rec := hosttest.NewRecorder(nil)
-	h := roster.NewHandler(wrap(store), sessions, rec, roster.WithLimits(roster.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}))
+	h := newHandler(t, roster.HandlerConfig{Store: wrap(store), Sessions: sessions, Router: rec, Limits: roster.Limits{MaxItems: maxItems, MaxItemBytes: maxItemBytes}})
 	ctx := testContext(t)
 
 	set := func(contact, name string) string {
 		t.Helper()
 		before := len(rec.Deliveries())
 		payload := fmt.Sprintf(`<query xmlns="jabber:iq:roster"><item jid="%s" name="%s"/></query>`, contact, name)
-		require.NoError(t, h.HandleIQ(ctx, stanza.IQ{ID: "s", Type: stanza.SetIQ, From: balcony}, xmlDecoder(payload)))
+		require.NoError(t, h.ServeIQ(ctx, stanza.IQ{ID: "s", Type: stanza.SetIQ, From: balcony}, xmlDecoder(payload), host.RouteReplies(rec)))
 		answers := parseAll(t, rec.Deliveries()[before:])
 		require.NotEmpty(t, answers)
 		if answers[0].Type == "error" {
@@ -69,15 +69,15 @@ func testLimits(t *testing.T, wrap func(*roster.MemStore) roster.Store) {
 	require.ErrorIs(t, h.AddChannel(ctx, juliet, roster.ChannelItem(coven, "1", "", true)), roster.ErrRosterFull)
 
 	before := len(rec.Deliveries())
-	require.NoError(t, h.HandleIQ(ctx, stanza.IQ{ID: "r", Type: stanza.SetIQ, From: balcony},
-		xmlDecoder(`<query xmlns="jabber:iq:roster"><item jid="c@example.net" subscription="remove"/></query>`)))
+	require.NoError(t, h.ServeIQ(ctx, stanza.IQ{ID: "r", Type: stanza.SetIQ, From: balcony},
+		xmlDecoder(`<query xmlns="jabber:iq:roster"><item jid="c@example.net" subscription="remove"/></query>`), host.RouteReplies(rec)))
 	require.Equal(t, "result", parseAll(t, rec.Deliveries()[before:])[0].Type)
 	require.NoError(t, h.AddChannel(ctx, juliet, roster.ChannelItem(coven, "1", "", true)), "room again after a removal")
 
 	// The answer to a get is bounded by the formula of Limits.
 	before = len(rec.Deliveries())
-	require.NoError(t, h.HandleIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
-		xmlDecoder(`<query xmlns="jabber:iq:roster"><annotate xmlns="urn:xmpp:mix:roster:0"/></query>`)))
+	require.NoError(t, h.ServeIQ(ctx, stanza.IQ{ID: "g", Type: stanza.GetIQ, From: balcony},
+		xmlDecoder(`<query xmlns="jabber:iq:roster"><annotate xmlns="urn:xmpp:mix:roster:0"/></query>`), host.RouteReplies(rec)))
 	got := rec.Deliveries()[before:]
 	require.Len(t, got, 1)
 	bound := maxItems*maxItemBytes + 6*len("g") + 2*3071*6 + 200

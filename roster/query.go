@@ -10,7 +10,9 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"github.com/mixpam/mixpam/internal/rawstanza"
 	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/internal/xmltok"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -64,17 +66,17 @@ func ParseQuery(typ stanza.IQType, payload xml.TokenReader) (Query, error) {
 	if err != nil {
 		return Query{}, err
 	}
-	if spaceOf(start, "") != ns.Roster || start.Name.Local != "query" {
-		return Query{}, stanzaError(stanza.Cancel, stanza.ServiceUnavailable, "the payload is not a jabber:iq:roster query")
+	if xmltok.Space(start, "") != ns.Roster || start.Name.Local != "query" {
+		return Query{}, rawstanza.Error(stanza.Cancel, stanza.ServiceUnavailable, "the payload is not a jabber:iq:roster query")
 	}
 	var q Query
-	q.Ver, q.HasVer = attr(start, "ver")
+	q.Ver, q.HasVer = xmltok.Attr(start, "ver")
 	items := 0
 	for {
 		tok, err := payload.Token()
 		switch t := tok.(type) {
 		case xml.StartElement:
-			space := spaceOf(t, ns.Roster)
+			space := xmltok.Space(t, ns.Roster)
 			switch {
 			case space == ns.Roster && t.Name.Local == "item":
 				items++
@@ -92,8 +94,8 @@ func ParseQuery(typ stanza.IQType, payload xml.TokenReader) (Query, error) {
 			case space == ns.MIXRoster && t.Name.Local == "annotate":
 				q.Annotate = typ == stanza.GetIQ
 			}
-			if err := skip(payload); err != nil {
-				return Query{}, err
+			if err := xmltok.Skip(payload); err != nil {
+				return Query{}, readError(err)
 			}
 			continue
 		case xml.EndElement:
@@ -112,7 +114,7 @@ func ParseQuery(typ stanza.IQType, payload xml.TokenReader) (Query, error) {
 // namespace space.
 func parseItem(start xml.StartElement, space string, r xml.TokenReader) (Item, error) {
 	var it Item
-	j, ok := attr(start, "jid")
+	j, ok := xmltok.Attr(start, "jid")
 	if !ok || j == "" {
 		return Item{}, badRequest("the item has no jid attribute (RFC 6121 §2.1.2.3)")
 	}
@@ -124,32 +126,33 @@ func parseItem(start xml.StartElement, space string, r xml.TokenReader) (Item, e
 	if it.JID.Resourcepart() != "" {
 		return Item{}, badRequest("a roster item's jid is a bare JID")
 	}
-	it.Name, _ = attr(start, "name")
+	it.Name, _ = xmltok.Attr(start, "name")
 	if len(it.Name) > maxNameLen {
 		return Item{}, notAcceptable(fmt.Sprintf("the item's name is longer than %d bytes", maxNameLen))
 	}
-	if sub, _ := attr(start, "subscription"); sub == string(Remove) {
+	if sub, _ := xmltok.Attr(start, "subscription"); sub == string(Remove) {
 		it.Subscription = Remove
 	}
 	for {
 		tok, err := r.Token()
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if spaceOf(t, space) != ns.Roster || t.Name.Local != "group" {
-				if err := skip(r); err != nil {
-					return Item{}, err
+			if xmltok.Space(t, space) != ns.Roster || t.Name.Local != "group" {
+				if err := xmltok.Skip(r); err != nil {
+					return Item{}, readError(err)
 				}
 				continue
 			}
-			g, err := groupText(r)
-			if err != nil {
-				return Item{}, err
-			}
+			// Child elements of a group are ignored (ErrChild), as those of
+			// an item are.
+			g, err := xmltok.Text(r, maxGroupLen)
 			switch {
+			case errors.Is(err, xmltok.ErrTooLong):
+				return Item{}, notAcceptable(fmt.Sprintf("a group name is longer than %d bytes", maxGroupLen))
+			case err != nil && !errors.Is(err, xmltok.ErrChild):
+				return Item{}, readError(err)
 			case g == "":
 				return Item{}, notAcceptable("a group name is empty (RFC 6121 §2.3.3)")
-			case len(g) > maxGroupLen:
-				return Item{}, notAcceptable(fmt.Sprintf("a group name is longer than %d bytes", maxGroupLen))
 			case slices.Contains(it.Groups, g):
 				return Item{}, badRequest("the item has duplicate groups (RFC 6121 §2.3.3)")
 			case len(it.Groups) == maxGroups:
@@ -162,31 +165,6 @@ func parseItem(start xml.StartElement, space string, r xml.TokenReader) (Item, e
 		}
 		if err != nil {
 			return Item{}, readError(err)
-		}
-	}
-}
-
-// groupText reads the rest of a <group/> element and returns its character
-// data, ignoring any child elements. It stops collecting beyond
-// maxGroupLen+1 bytes: that is enough to refuse the group.
-func groupText(r xml.TokenReader) (string, error) {
-	var text []byte
-	for {
-		tok, err := r.Token()
-		switch t := tok.(type) {
-		case xml.CharData:
-			n := min(len(t), maxGroupLen+1-len(text))
-			text = append(text, t[:n]...)
-		case xml.StartElement:
-			if err := skip(r); err != nil {
-				return "", err
-			}
-			continue
-		case xml.EndElement:
-			return string(text), nil
-		}
-		if err != nil {
-			return "", readError(err)
 		}
 	}
 }
@@ -208,47 +186,6 @@ func firstElement(r xml.TokenReader) (xml.StartElement, error) {
 	}
 }
 
-// skip reads the rest of an element whose start token was just read.
-func skip(r xml.TokenReader) error {
-	for depth := 1; depth > 0; {
-		tok, err := r.Token()
-		switch tok.(type) {
-		case xml.StartElement:
-			depth++
-		case xml.EndElement:
-			depth--
-		}
-		if depth > 0 && err != nil {
-			return readError(err)
-		}
-	}
-	return nil
-}
-
-// spaceOf returns the namespace of an element whose parent is in namespace
-// parent. Tokens from an xml.Decoder carry it in Name.Space; tokens built by
-// hand (as mellium builds them) may declare it with an xmlns attribute or
-// inherit it.
-func spaceOf(t xml.StartElement, parent string) string {
-	if t.Name.Space != "" {
-		return t.Name.Space
-	}
-	if v, ok := attr(t, "xmlns"); ok {
-		return v
-	}
-	return parent
-}
-
-// attr returns the value of start's attribute local (without namespace).
-func attr(start xml.StartElement, local string) (string, bool) {
-	for _, a := range start.Attr {
-		if a.Name.Space == "" && a.Name.Local == local {
-			return a.Value, true
-		}
-	}
-	return "", false
-}
-
 func readError(err error) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
@@ -256,14 +193,10 @@ func readError(err error) error {
 	return fmt.Errorf("roster: reading the query: %w", err)
 }
 
-func stanzaError(typ stanza.ErrorType, cond stanza.Condition, text string) stanza.Error {
-	return stanza.Error{Type: typ, Condition: cond, Text: map[string]string{"": text}}
-}
-
 func badRequest(text string) stanza.Error {
-	return stanzaError(stanza.Modify, stanza.BadRequest, text)
+	return rawstanza.Error(stanza.Modify, stanza.BadRequest, text)
 }
 
 func notAcceptable(text string) stanza.Error {
-	return stanzaError(stanza.Modify, stanza.NotAcceptable, text)
+	return rawstanza.Error(stanza.Modify, stanza.NotAcceptable, text)
 }

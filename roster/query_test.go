@@ -277,9 +277,9 @@ func TestPayloadReaderGuards(t *testing.T) {
 				_, err := a.Request(testContext(t), stanza.IQ{ID: "g1", Type: stanza.GetIQ, From: balcony}, tc.payload)
 				requireQueryError(t, tc.want, err)
 			})
-			t.Run("Handler.HandleIQ", func(t *testing.T) {
+			t.Run("Handler.ServeIQ", func(t *testing.T) {
 				f := newFixture(t)
-				err := f.h.HandleIQ(testContext(t), stanza.IQ{ID: "g1", Type: stanza.GetIQ, From: balcony}, tc.payload)
+				err := f.h.ServeIQ(testContext(t), stanza.IQ{ID: "g1", Type: stanza.GetIQ, From: balcony}, tc.payload, host.RouteReplies(f.rec))
 				if tc.want != "" {
 					require.NoError(t, err)
 				}

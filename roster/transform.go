@@ -8,6 +8,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
+	"github.com/mixpam/mixpam/internal/xmltok"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -75,7 +76,7 @@ func (a *annotating) process(tok xml.Token) (out xml.Token, keep bool, err error
 		if len(a.spaces) > 0 {
 			parent = a.spaces[len(a.spaces)-1]
 		}
-		space := spaceOf(t, parent)
+		space := xmltok.Space(t, parent)
 		a.spaces = append(a.spaces, space)
 		depth := len(a.spaces)
 		switch {
@@ -83,7 +84,7 @@ func (a *annotating) process(tok xml.Token) (out xml.Token, keep bool, err error
 			return nil, false, nil
 		case a.query == 0 && depth <= 2 && space == ns.Roster && t.Name.Local == "query":
 			a.query = depth
-			if v, ok := attr(t, "ver"); ok && a.annotate {
+			if v, ok := xmltok.Attr(t, "ver"); ok && a.annotate {
 				return withAttr(t, "ver", sessionVer(v, true)), true, nil
 			}
 		case a.query > 0 && depth == a.query+1 && space == ns.Roster && t.Name.Local == "item":
@@ -132,10 +133,10 @@ func (a *annotating) annotation(start xml.StartElement) (pid string, ok bool, er
 	if !a.annotate {
 		return "", false, nil
 	}
-	if sub, _ := attr(start, "subscription"); sub == string(Remove) {
+	if sub, _ := xmltok.Attr(start, "subscription"); sub == string(Remove) {
 		return "", false, nil
 	}
-	s, _ := attr(start, "jid")
+	s, _ := xmltok.Attr(start, "jid")
 	contact, perr := jid.Parse(s)
 	if perr != nil {
 		return "", false, nil

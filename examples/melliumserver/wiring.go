@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ const nsPAM = "urn:xmpp:mix:pam:2"
 type mixpam struct {
 	sessions *host.MemSessions
 	exchange *host.Exchange
+	reply    host.ReplyFunc // client-join's answers, through the router
 	rosters  *roster.MemStore
 	roster   *roster.Handler     // RFC 6121 roster, channel items, annotation (XEP-0405 §2.9, §2.10)
 	join     *pam.JoinHandler    // client-join, client-leave (XEP-0405 §2.6–2.8)
@@ -45,23 +47,31 @@ type mixpam struct {
 
 // newMixpam builds the handlers; router delivers what they send.
 func newMixpam(router host.Router, log *slog.Logger) (*mixpam, error) {
-	m := &mixpam{sessions: host.NewMemSessions(), exchange: host.NewExchange(router), rosters: roster.NewMemStore()}
+	m := &mixpam{sessions: host.NewMemSessions(), exchange: host.NewExchange(router), reply: host.RouteReplies(router), rosters: roster.NewMemStore()}
 	archives, blocks := archive.NewMemStore(), blocking.NewMemStore()
-	filter := blocking.NewFilter(blocking.StoreChecker(blocks))
-	m.roster = roster.NewHandler(m.rosters, m.sessions, router, roster.WithLogger(log))
-	m.presence = presence.New(m.sessions, router, m.rosters, presence.Blocking(filter), presence.Logger(log))
-	m.block = blocking.NewHandler(blocks, m.sessions, router, blocking.WithLogger(log), blocking.WithPresence(m.presence))
-	var err error
-	if m.join, err = pam.NewJoinHandler(pam.JoinConfig{Exchanger: m.exchange, Roster: m.roster, Router: router, Presence: m.presence, Logger: log}); err != nil {
+	filter, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(blocks)})
+	if err != nil {
+		return nil, err
+	}
+	if m.roster, err = roster.NewHandler(roster.HandlerConfig{Store: m.rosters, Sessions: m.sessions, Router: router, Logger: log}); err != nil {
+		return nil, err
+	}
+	if m.presence, err = presence.New(presence.Config{Sessions: m.sessions, Router: router, Rosters: m.rosters, Block: filter, Logger: log}); err != nil {
+		return nil, err
+	}
+	if m.block, err = blocking.NewHandler(blocking.HandlerConfig{Store: blocks, Sessions: m.sessions, Router: router, Presence: m.presence, Logger: log}); err != nil {
+		return nil, err
+	}
+	if m.join, err = pam.NewJoinHandler(pam.JoinConfig{Exchanger: m.exchange, Roster: m.roster, Presence: m.presence, Logger: log}); err != nil {
 		return nil, err
 	}
 	if m.fanOut, err = pam.NewFanOut(pam.FanOutConfig{Sessions: m.sessions, Router: router, Roster: m.rosters, Archive: archives, Block: filter, Logger: log}); err != nil {
 		return nil, err
 	}
-	if m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: archives, Router: router, Logger: log}); err != nil {
+	if m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: archives, Logger: log}); err != nil {
 		return nil, err
 	}
-	if m.account, err = disco.NewAccount(disco.AccountConfig{Router: router, Features: disco.Features{Archive: true},
+	if m.account, err = disco.NewAccount(disco.AccountConfig{Features: disco.Features{Archive: true},
 		OwnerFeatures: append([]string{blocking.NS, "urn:xmpp:sid:0"}, archive.MAMFeatures()...), Logger: log}); err != nil {
 		return nil, err
 	}
@@ -76,10 +86,10 @@ func newMixpam(router host.Router, log *slog.Logger) (*mixpam, error) {
 func (m *mixpam) mux(ctx context.Context, c *client, serverInfo mux.IQHandler) *mux.ServeMux {
 	session := c.jid
 	// pam.Handle would wait for the channel's answer inside the read loop;
-	// HandleIQ answers later through the Router.
+	// ServeIQ answers later through the router.
 	join := mux.IQHandlerFunc(func(iq stanza.IQ, t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 		iq.From = session
-		return m.join.HandleIQ(ctx, iq, xmlstream.MultiReader(xmlstream.Token(start.Copy()), t))
+		return m.join.ServeIQ(ctx, iq, xmlstream.MultiReader(xmlstream.Token(start.Copy()), t), m.reply)
 	})
 	return mux.New(stanza.NSClient,
 		roster.Handle(ctx, m.roster, session),
@@ -159,8 +169,7 @@ func (m *mixpam) disconnected(ctx context.Context, session jid.JID) {
 func (m *mixpam) toAccount(ctx context.Context, r *server, start xml.StartElement, toks []xml.Token) {
 	switch start.Name.Local {
 	case "message":
-		res, err := m.fanOut.ServeMessage(ctx, start, replay(toks))
-		if err != nil || res.Action != pam.FanOutPassed {
+		if _, err := m.fanOut.ServeMessage(ctx, start, replay(toks)); !errors.Is(err, host.ErrNotHandled) {
 			return
 		}
 		to, _ := jid.Parse(attr(start, "to"))
@@ -173,7 +182,7 @@ func (m *mixpam) toAccount(ctx context.Context, r *server, start xml.StartElemen
 	case "presence":
 		p, err := stanza.NewPresence(start)
 		if err == nil {
-			_, _ = m.presence.Inbound(ctx, p, replay(toks))
+			_ = m.presence.Inbound(ctx, p, replay(toks))
 		}
 	case "iq":
 		iq, err := stanza.NewIQ(start)
@@ -184,7 +193,7 @@ func (m *mixpam) toAccount(ctx context.Context, r *server, start xml.StartElemen
 			return
 		}
 		if payload, ok := toks[0].(xml.StartElement); ok && payload.Name.Space == nsPAM {
-			_ = m.join.HandleIQ(ctx, iq, replay(toks)) // forbidden: not the user's own client
+			_ = m.join.ServeIQ(ctx, iq, replay(toks), m.reply) // forbidden: not the user's own client
 			return
 		}
 		r.routeError(ctx, iq, stanza.ServiceUnavailable)

@@ -1,7 +1,8 @@
 // Package rawstanza renders stanza framing as bytes, the way
 // host.RawRouter takes stanzas: UTF-8, no XML declaration, and no xmlns on
 // the top-level element, which is in the stanza namespace of whatever
-// stream it is written into.
+// stream it is written into. Error builds the stanza errors mixpam's
+// handlers answer with.
 package rawstanza
 
 import (
@@ -10,6 +11,12 @@ import (
 
 	"github.com/mixpam/mixpam/internal/xmlenc"
 )
+
+// Error returns the stanza error of type typ and condition cond with a
+// human-readable text in no particular language (RFC 6120 §8.3.2).
+func Error(typ stanza.ErrorType, cond stanza.Condition, text string) stanza.Error {
+	return stanza.Error{Type: typ, Condition: cond, Text: map[string]string{"": text}}
+}
 
 // AppendIQStart appends the start tag of an IQ of type typ with id, from
 // and to, escaped, without its closing '>': the caller ends it with '>' and

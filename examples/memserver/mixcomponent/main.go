@@ -27,7 +27,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/mixservice"
-	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/host"
 )
 
 func main() {
@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if !ok {
 			continue
 		}
-		raw, err := xmlenc.Marshal(xmlstream.MultiReader(xmlstream.Token(start), xmlstream.Inner(r), xmlstream.Token(start.End())), start.Name.Space)
+		raw, err := host.AppendStanza(nil, xmlstream.MultiReader(xmlstream.Token(start), xmlstream.Inner(r), xmlstream.Token(start.End())))
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/mixjid"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -158,7 +157,9 @@ func (s *Service) newParticipant(c *channel, user jid.JID) (*participant, string
 	if c.byID[id] != nil {
 		return nil, "participant id collision; this should not happen"
 	}
-	encoded, err := mixjid.Encode(id, c.jid)
+	// The encoded participant JID, participant#channel@service (XEP-0403
+	// §3.2): the channel's to make, so the stand-in channel makes it itself.
+	encoded, err := c.jid.WithLocal(id + "#" + c.jid.Localpart())
 	if err != nil {
 		return nil, "cannot build the participant's JID: " + err.Error()
 	}

@@ -8,7 +8,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -241,10 +241,10 @@ func attr(attrs []xml.Attr, local string) (string, bool) {
 }
 
 // appendChildren reads the rest of the stanza, up to its end element, and
-// appends its children, serialised as internal/xmlenc does, to dst, leaving
+// appends its children, serialised as host.AppendStanza does, to dst, leaving
 // out the top-level children for which drop reports true.
 func (in *inbound) appendChildren(dst []byte, drop func(xml.StartElement) bool) ([]byte, error) {
-	out, err := xmlenc.Append(dst, &children{d: in.d, drop: drop}, ns.Client)
+	out, err := host.AppendStanza(dst, &children{d: in.d, drop: drop})
 	if err != nil {
 		return dst, errMalformed
 	}

@@ -4,8 +4,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/xmlenc"
-	"github.com/mixpam/mixpam/ns"
+	"github.com/mixpam/mixpam/host"
 )
 
 // This file renders the stanzas the service sends: once, without a to
@@ -66,7 +65,7 @@ func appendAttr(dst []byte, name, value string) []byte {
 	dst = append(dst, ' ')
 	dst = append(dst, name...)
 	dst = append(dst, `="`...)
-	dst = xmlenc.AppendEscaped(dst, value, true)
+	dst = host.AppendEscaped(dst, value, true)
 	return append(dst, '"')
 }
 
@@ -75,7 +74,7 @@ func appendText(dst []byte, name, text string) []byte {
 	dst = append(dst, '<')
 	dst = append(dst, name...)
 	dst = append(dst, '>')
-	dst = xmlenc.AppendEscaped(dst, text, false)
+	dst = host.AppendEscaped(dst, text, false)
 	dst = append(dst, "</"...)
 	dst = append(dst, name...)
 	return append(dst, '>')
@@ -108,7 +107,7 @@ func (in *inbound) errorReply(e stanza.Error) outgoing {
 	b, at := stanzaStart(in.kind, in.to, in.id, typeError)
 	b = append(b, '>')
 	// mellium's tokens are balanced: Append cannot fail.
-	b, _ = xmlenc.Append(b, e.TokenReader(), ns.Client)
+	b, _ = host.AppendStanza(b, e.TokenReader())
 	b = stanzaEnd(b, in.kind)
 	return outgoing{raw: b, at: at, to: []recipient{newRecipient(in.from)}}
 }

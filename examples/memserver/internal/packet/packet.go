@@ -13,7 +13,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
-	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -167,7 +167,7 @@ func (p Packet) Rewrite(edit func(*xml.StartElement)) (Packet, error) {
 
 // Encode serialises a stanza given as tokens and parses its header.
 func Encode(r xml.TokenReader) (Packet, error) {
-	raw, err := xmlenc.Marshal(r, ns.Client)
+	raw, err := host.AppendStanza(nil, r)
 	if err != nil {
 		return Packet{}, err
 	}

@@ -63,7 +63,8 @@ func TestGroupchatBlockFilterOnce(t *testing.T) {
 
 	// The lookups of one check of the channel participant, by a filter
 	// whose caches are warm.
-	f := blocking.NewFilter(blocking.StoreChecker(blocks))
+	f, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(blocks)})
+	require.NoError(t, err)
 	peer := blocking.Peer{JID: jid.MustParse("coven@mix.localhost/2"), Groupchat: true}
 	for range 2 {
 		blocks.take()

@@ -135,7 +135,7 @@ func (c contactPresence) contactPresenceTo(ctx context.Context, ch blocking.Chan
 // mixpamRouter is the router of mixpam's handlers. A stanza for a client
 // session bound here goes straight into its queue, with one copy and no
 // parse: the handlers have applied the user's blocklist themselves (the
-// fan-out once per message, presence.Blocking; XEP-0405 §2.12), their
+// fan-out once per message, presence.Config.Block; XEP-0405 §2.12), their
 // answers and pushes come from the user's own bare JID, and the unavailable
 // presence the presence handler sends on a block (XEP-0191 §3.3) comes from
 // the JID just blocked, which the server's delivery (blockedInbound) would

@@ -10,7 +10,7 @@ import (
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
-	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -33,7 +33,7 @@ func (sess *session) handle(el wire.Element) error {
 		sess.reject(p, stanza.JIDMalformed, "the to address is not a valid JID")
 		return nil
 	}
-	p.Raw, err = xmlenc.Marshal(xmlstream.Wrap(el.Payload(), start), ns.Client)
+	p.Raw, err = host.AppendStanza(nil, xmlstream.Wrap(el.Payload(), start))
 	if err != nil {
 		return &wire.Error{Cond: stream.NotWellFormed, Text: err.Error()}
 	}

@@ -40,14 +40,28 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	// One MIX-aware blocking filter for everything: the server's own
 	// delivery (blockedInbound, blockedOutbound), the fan-out and the
 	// presence handler, which sends presence to channels itself.
-	m.filter = blocking.NewFilter(blocking.StoreChecker(s.blocks))
+	m.filter, err = blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(s.blocks)})
+	if err != nil {
+		return m, err
+	}
 	r := mixpamRouter{s.router}
-	m.roster = roster.NewHandler(s.rosters, s.sessions, r, roster.OnRemove(s.contactRemoved), roster.WithLogger(s.log), roster.WithLimits(s.cfg.Roster))
-	m.presence = presence.New(s.sessions, r, s.rosters, presence.Blocking(m.filter), presence.Logger(s.log))
+	m.roster, err = roster.NewHandler(roster.HandlerConfig{
+		Store: s.rosters, Sessions: s.sessions, Router: r,
+		Limits: s.cfg.Roster, OnRemove: s.contactRemoved, Logger: s.log,
+	})
+	if err != nil {
+		return m, err
+	}
+	m.presence, err = presence.New(presence.Config{
+		Sessions: s.sessions, Router: r, Rosters: s.rosters,
+		Block: m.filter, Logger: s.log,
+	})
+	if err != nil {
+		return m, err
+	}
 	m.join, err = pam.NewJoinHandler(pam.JoinConfig{
 		Exchanger: s.router.Exchange(),
 		Roster:    m.roster,
-		Router:    r,
 		// After a join, the clients already online send their presence
 		// to the channel, and the channel is asked again for its own,
 		// which may have arrived before the roster held it (XEP-0405
@@ -71,9 +85,15 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 	}
 	// Presence follows the blocklist (XEP-0191 §3.3, §3.4): channel
 	// presence through the presence handler, contacts' here.
-	m.block = blocking.NewHandler(s.blocks, s.sessions, r, blocking.WithLogger(s.log), blocking.WithLimits(s.cfg.Blocking),
-		blocking.WithPresence(blocking.PresenceUpdaters{m.presence, contactPresence{s: s, filter: m.filter}}))
-	m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: s.archive, Router: r, Logger: s.log})
+	m.block, err = blocking.NewHandler(blocking.HandlerConfig{
+		Store: s.blocks, Sessions: s.sessions, Router: r,
+		Presence: blocking.PresenceUpdaters{m.presence, contactPresence{s: s, filter: m.filter}},
+		Limits:   s.cfg.Blocking, Logger: s.log,
+	})
+	if err != nil {
+		return m, err
+	}
+	m.mam, err = archive.NewMAMHandler(archive.MAMConfig{Store: s.archive, Logger: s.log})
 	if err != nil {
 		return m, err
 	}

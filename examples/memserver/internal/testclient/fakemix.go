@@ -13,7 +13,6 @@ import (
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
 	"github.com/mixpam/mixpam/examples/memserver/internal/server"
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/ns"
 )
 
@@ -155,7 +154,7 @@ func (f *FakeMIX) presence(ctx context.Context, p packet.Packet, channel jid.JID
 }
 
 func (f *FakeMIX) send(ctx context.Context, to jid.JID, r xml.TokenReader) error {
-	raw, err := xmlenc.Marshal(r, ns.Client)
+	raw, err := host.AppendStanza(nil, r)
 	if err != nil {
 		return err
 	}

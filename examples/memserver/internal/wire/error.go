@@ -5,7 +5,7 @@ import (
 
 	"mellium.im/xmpp/stream"
 
-	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/host"
 )
 
 // nsStreamErrors is the namespace of stream error conditions (RFC 6120 §4.9.3).
@@ -36,7 +36,7 @@ func (e *Error) Append(dst []byte) []byte {
 	dst = append(dst, ` xmlns="`+nsStreamErrors+`"/>`...)
 	if e.Text != "" {
 		dst = append(dst, `<text xmlns="`+nsStreamErrors+`">`...)
-		dst = xmlenc.AppendEscaped(dst, e.Text, false)
+		dst = host.AppendEscaped(dst, e.Text, false)
 		dst = append(dst, `</text>`...)
 	}
 	return append(dst, `</stream:error>`...)

@@ -7,8 +7,7 @@ import (
 	"testing"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
-	"github.com/mixpam/mixpam/internal/xmlenc"
-	"github.com/mixpam/mixpam/ns"
+	"github.com/mixpam/mixpam/host"
 )
 
 // FuzzReader feeds arbitrary bytes to a stream reader: it must never panic
@@ -38,7 +37,7 @@ func FuzzReader(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if _, err := xmlenc.Marshal(el.Tokens(), ns.Client); err != nil {
+			if _, err := host.AppendStanza(nil, el.Tokens()); err != nil {
 				t.Fatalf("element does not serialise: %v", err)
 			}
 			checkLimits(t, el, lim)
@@ -85,8 +84,8 @@ func FuzzLimits(f *testing.F) {
 				if err != nil {
 					t.Fatalf("element of %d tokens refused: %v", countTokens(want), err)
 				}
-				a, _ := xmlenc.Marshal(want.Tokens(), ns.Client)
-				b, _ := xmlenc.Marshal(got.Tokens(), ns.Client)
+				a, _ := host.AppendStanza(nil, want.Tokens())
+				b, _ := host.AppendStanza(nil, got.Tokens())
 				if !bytes.Equal(a, b) {
 					t.Fatalf("got %s, want %s", b, a)
 				}

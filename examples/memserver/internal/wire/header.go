@@ -7,7 +7,7 @@ import (
 
 	"mellium.im/xmpp/stream"
 
-	"github.com/mixpam/mixpam/internal/xmlenc"
+	"github.com/mixpam/mixpam/host"
 )
 
 const xmlNS = "http://www.w3.org/XML/1998/namespace"
@@ -52,14 +52,14 @@ func parseHeader(start xml.StartElement) (Header, error) {
 // An empty version leaves the attribute out (XEP-0114 streams).
 func AppendHeader(dst []byte, ns, from, id, version string) []byte {
 	dst = append(dst, `<?xml version="1.0"?><stream:stream xmlns="`...)
-	dst = xmlenc.AppendEscaped(dst, ns, true)
+	dst = host.AppendEscaped(dst, ns, true)
 	dst = append(dst, `" xmlns:stream="`+NSStream+`" id="`...)
-	dst = xmlenc.AppendEscaped(dst, id, true)
+	dst = host.AppendEscaped(dst, id, true)
 	dst = append(dst, `" from="`...)
-	dst = xmlenc.AppendEscaped(dst, from, true)
+	dst = host.AppendEscaped(dst, from, true)
 	if version != "" {
 		dst = append(dst, `" version="`...)
-		dst = xmlenc.AppendEscaped(dst, version, true)
+		dst = host.AppendEscaped(dst, version, true)
 	}
 	return append(dst, `" xml:lang="en">`...)
 }

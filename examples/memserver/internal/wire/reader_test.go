@@ -9,8 +9,7 @@ import (
 	"mellium.im/xmpp/stream"
 
 	"github.com/mixpam/mixpam/examples/memserver/internal/wire"
-	"github.com/mixpam/mixpam/internal/xmlenc"
-	"github.com/mixpam/mixpam/ns"
+	"github.com/mixpam/mixpam/host"
 )
 
 // shortHeader fits in the small limits of the tests.
@@ -69,7 +68,7 @@ func TestNext(t *testing.T) {
 					}
 					break
 				}
-				b, err := xmlenc.Marshal(el.Tokens(), ns.Client)
+				b, err := host.AppendStanza(nil, el.Tokens())
 				require.NoError(t, err)
 				got = append(got, string(b))
 			}
