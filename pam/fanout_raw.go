@@ -30,13 +30,13 @@ import (
 // and served as ServeMessage serves it, so the two accept and refuse the
 // same messages.
 func (f *FanOut) ServeRaw(ctx context.Context, raw []byte) (FanOutResult, error) {
-	var top rawxml.Tag
-	var attrs [8]rawxml.Attr
-	top.Attrs = attrs[:0]
-	if !rawxml.ScanTag(raw, &top) {
+	sc := f.getScratch()
+	defer f.putScratch(sc)
+	top := &sc.scan.Top
+	if !rawxml.ScanTag(raw, top) {
 		return f.serveDecoded(ctx, raw)
 	}
-	to, from, typ, ok := rawAddressing(&top)
+	to, from, typ, ok := rawAddressing(top)
 	if !ok {
 		return f.serveDecoded(ctx, raw)
 	}
@@ -51,7 +51,7 @@ func (f *FanOut) ServeRaw(ctx context.Context, raw []byte) (FanOutResult, error)
 	if res, done, err := f.check(ctx, user, sender, err, string(from)); done {
 		return res, err
 	}
-	return f.acceptRaw(ctx, raw, user, bare, sender)
+	return f.acceptRaw(ctx, sc, raw, user, bare, sender)
 }
 
 // serveDecoded decodes raw and serves it with ServeMessage.
@@ -116,10 +116,8 @@ func rawAddressing(t *rawxml.Tag) (to, from, typ []byte, ok bool) {
 // subset, it checks raw, copies it without to and without forged
 // stanza-ids, appends the user's stanza-id and goes on as accept does; when
 // it is not, it decodes it for accept.
-func (f *FanOut) acceptRaw(ctx context.Context, raw []byte, user jid.JID, bare string, sender jid.JID) (FanOutResult, error) {
-	sc := f.getScratch()
+func (f *FanOut) acceptRaw(ctx context.Context, sc *fanOutScratch, raw []byte, user jid.JID, bare string, sender jid.JID) (FanOutResult, error) {
 	if !sc.captureRaw(raw, user, bare) {
-		f.putScratch(sc)
 		d := xml.NewDecoder(bytes.NewReader(raw))
 		start, err := rawStart(d)
 		if err != nil {
@@ -127,7 +125,6 @@ func (f *FanOut) acceptRaw(ctx context.Context, raw []byte, user jid.JID, bare s
 		}
 		return f.accept(ctx, start, d, user, bare, sender)
 	}
-	defer f.putScratch(sc)
 	id, stamp := f.ids.Next()
 	sc.capture = appendStanzaID(sc.capture, bare, id)
 	sc.capture = append(sc.capture, "</message>"...)
