@@ -21,13 +21,21 @@ const maxCachedJIDs = 16384
 type Parser struct {
 	mu   sync.RWMutex
 	jids map[string]jid.JID
+	tags sync.Pool // *rawxml.Tag, whose Attrs would otherwise escape
 }
 
 // Parse is the package's Parse, faster.
 func (ps *Parser) Parse(raw []byte) (Packet, error) {
-	var attrs [8]rawxml.Attr
-	tag := rawxml.Tag{Attrs: attrs[:0]}
-	if !rawxml.ScanTag(raw, &tag) {
+	tag, _ := ps.tags.Get().(*rawxml.Tag)
+	if tag == nil {
+		tag = new(rawxml.Tag)
+	}
+	defer func() {
+		clear(tag.Attrs[:cap(tag.Attrs)]) // no references to raw
+		*tag = rawxml.Tag{Attrs: tag.Attrs[:0]}
+		ps.tags.Put(tag)
+	}()
+	if !rawxml.ScanTag(raw, tag) {
 		return Parse(raw)
 	}
 	p := Packet{Kind: Kind(tag.Name), Raw: raw}
