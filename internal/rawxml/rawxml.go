@@ -123,6 +123,10 @@ func ScanTag(b []byte, t *Tag) bool {
 			if c == q {
 				break
 			}
+			if isPlain(c) {
+				i++
+				continue
+			}
 			n := charLen(b[i:])
 			if n == 0 {
 				return false
@@ -253,6 +257,10 @@ func endTagLen(b []byte, name []byte) int {
 func textLen(b []byte) int {
 	i := 0
 	for i < len(b) && b[i] != '<' {
+		if isPlain(b[i]) && b[i] != ']' {
+			i++
+			continue
+		}
 		if b[i] == ']' && bytes.HasPrefix(b[i:], []byte("]]>")) {
 			return 0
 		}
@@ -287,6 +295,12 @@ func charLen(b []byte) int {
 		return 0
 	}
 	return n
+}
+
+// isPlain reports a printable ASCII character that needs no further check
+// in text or in an attribute value ('<' and '&' do).
+func isPlain(c byte) bool {
+	return c >= 0x20 && c < utf8.RuneSelf && c != '<' && c != '&'
 }
 
 // refLen returns the length of the reference at the start of b ('&'), or 0
