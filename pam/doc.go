@@ -39,7 +39,9 @@
 //
 // FanOut handles every <message type='groupchat'/> addressed to a local
 // user's bare JID (XEP-0405 §2.2, §2.11). The host calls FanOut.ServeMessage
-// before its usual RFC 6121 delivery. A message is taken only from a channel
+// (or, holding the stanza as bytes, FanOut.ServeRaw, which passes a plainly
+// written message on without decoding it) before its usual RFC 6121
+// delivery. A message is taken only from a channel
 // in the user's roster (anything else is dropped and counted), after the
 // optional BlockFilter (XEP-0405 §2.12) had its say. It is archived first in
 // the user's own archive, also when no client is online, with a XEP-0359

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/jid"
@@ -16,6 +17,7 @@ import (
 	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/internal/rawxml"
 	"github.com/mixpam/mixpam/internal/splice"
 	"github.com/mixpam/mixpam/ns"
 	"github.com/mixpam/mixpam/roster"
@@ -248,25 +250,37 @@ func (f *FanOut) ServeMessage(ctx context.Context, start xml.StartElement, r xml
 		// invalid one is the host's router's to refuse.
 		return FanOutResult{}, host.ErrNotHandled
 	}
-	sender, _, err := f.cache.parse(from)
-	if err != nil {
-		return f.drop(ctx, FanOutNotJoined, user, from, "no valid from")
-	}
-
-	if f.block != nil && !f.realJID {
-		if res, done, err := f.checkBlock(ctx, user, blocking.Peer{JID: sender, Groupchat: true}); done {
-			return res, err
-		}
-	}
-	channel := sender.Bare()
-	item, err := f.roster.Item(ctx, user, channel)
-	switch {
-	case errors.Is(err, roster.ErrNotFound) || err == nil && !item.Channel:
-		return f.drop(ctx, FanOutNotJoined, user, from, "sender is not a joined channel")
-	case err != nil:
-		return f.fail(ctx, &f.stats.checkFailures, user, from, fmt.Errorf("pam: roster lookup: %w", err))
+	sender, err := f.cache.parseJID(from)
+	if res, done, err := f.check(ctx, user, sender, err, from); done {
+		return res, err
 	}
 	return f.accept(ctx, start, r, user, bare, sender)
+}
+
+// check applies the checks that come before reading the message: the
+// sender (parsed with parseErr), the blocklist unless it needs the real JID,
+// and the roster. done reports that the message was dropped or a check
+// failed, with the result to return.
+func (f *FanOut) check(ctx context.Context, user, sender jid.JID, parseErr error, from string) (res FanOutResult, done bool, err error) {
+	if parseErr != nil {
+		res, err = f.drop(ctx, FanOutNotJoined, user, from, "no valid from")
+		return res, true, err
+	}
+	if f.block != nil && !f.realJID {
+		if res, done, err := f.checkBlock(ctx, user, blocking.Peer{JID: sender, Groupchat: true}); done {
+			return res, true, err
+		}
+	}
+	item, err := f.roster.Item(ctx, user, sender.Bare())
+	switch {
+	case errors.Is(err, roster.ErrNotFound) || err == nil && !item.Channel:
+		res, err = f.drop(ctx, FanOutNotJoined, user, from, "sender is not a joined channel")
+		return res, true, err
+	case err != nil:
+		res, err = f.fail(ctx, &f.stats.checkFailures, user, from, fmt.Errorf("pam: roster lookup: %w", err))
+		return res, true, err
+	}
+	return FanOutResult{}, false, nil
 }
 
 // checkBlock consults the block filter; done reports that the message was
@@ -287,18 +301,26 @@ func (f *FanOut) checkBlock(ctx context.Context, user jid.JID, peer blocking.Pee
 // accept archives and delivers a message that passed the checks; bare is
 // user's string form.
 func (f *FanOut) accept(ctx context.Context, start xml.StartElement, r xml.TokenReader, user jid.JID, bare string, sender jid.JID) (FanOutResult, error) {
-	channel := sender.Bare()
 	id, stamp := f.ids.Next()
 	sc := f.getScratch()
 	defer f.putScratch(sc)
 
 	st, err := splice.Capture(sc.capture, newFanOutStanza(start, r, user, bare, id))
 	if err != nil {
-		return f.fail(ctx, &f.stats.malformed, user, channel.String(), fmt.Errorf("pam: reading groupchat message: %w", err))
+		return f.fail(ctx, &f.stats.malformed, user, sender.Bare().String(), fmt.Errorf("pam: reading groupchat message: %w", err))
 	}
 	sc.capture = st.Bytes()
+	return f.archiveAndDeliver(ctx, sc, st, user, bare, sender, id, stamp)
+}
+
+// archiveAndDeliver archives st, the message as captured with the user's
+// stanza-id id, and delivers it: the part of accept after the message was
+// read. With a BlockFilter that wants the real JID, the block check comes
+// first, now that <mix><jid/> is at hand.
+func (f *FanOut) archiveAndDeliver(ctx context.Context, sc *fanOutScratch, st splice.Stanza, user jid.JID, bare string, sender jid.JID, id string, stamp time.Time) (FanOutResult, error) {
+	channel := sender.Bare()
 	if f.realJID {
-		// Only now is <mix><jid/> at hand; nothing has been stored yet.
+		// Nothing has been stored yet.
 		peer := blocking.Peer{JID: sender, Groupchat: true, RealJID: mixRealJID(st.Bytes())}
 		if res, done, err := f.checkBlock(ctx, user, peer); done {
 			return res, err
@@ -419,6 +441,8 @@ func (f *FanOut) listResources(ctx context.Context, sc *fanOutScratch, user jid.
 // fanOutScratch is the working memory of one message, pooled so that a
 // message costs no allocation for it.
 type fanOutScratch struct {
+	scan      rawxml.Scanner   // ServeRaw's check of the bytes
+	cuts      []int            // ServeRaw: the ranges of forged stanza-ids, start and end
 	capture   []byte           // the stanza without to
 	out       []byte           // one copy with to
 	names     []splice.Escaped // the escaped resourceparts of the MIX-capable resources
@@ -437,10 +461,12 @@ func (f *FanOut) getScratch() *fanOutScratch {
 }
 
 func (f *FanOut) putScratch(sc *fanOutScratch) {
-	if cap(sc.capture) > maxPooledBuf || cap(sc.out) > maxPooledBuf || cap(sc.names) > maxFanOutCached || cap(sc.resources) > maxFanOutCached {
+	if cap(sc.capture) > maxPooledBuf || cap(sc.out) > maxPooledBuf || cap(sc.names) > maxFanOutCached || cap(sc.resources) > maxFanOutCached ||
+		cap(sc.cuts) > maxFanOutCached || cap(sc.scan.Top.Attrs) > maxFanOutCached {
 		return
 	}
 	clear(sc.names) // drop the references to cached strings
+	sc.scan.Reset() // and to the last stanza
 	clear(sc.resources[:cap(sc.resources)])
 	f.scratch.Put(sc)
 }

@@ -30,6 +30,11 @@ const fanOutTypical = `<message xmlns="jabber:server" from="coven@mix.shakespear
 	`<origin-id xmlns="urn:xmpp:sid:0" id="a3f1c2d4-0001"/>` +
 	`</message>`
 
+// fanOutTypicalRaw is fanOutTypical as a MIX service in the host's
+// process routes it, as host.RawRouter stanzas are written: without the
+// top-level xmlns.
+var fanOutTypicalRaw = strings.Replace(fanOutTypical, ` xmlns="jabber:server"`, "", 1)
+
 // fanOutReplay yields recorded tokens again and again without allocating:
 // the tokens a host's decoder has already produced, so that the benchmarks
 // measure the fan-out and not the decoding the host pays for anyway.
@@ -171,6 +176,17 @@ func BenchmarkFanOut(b *testing.B) {
 				}
 			})
 		}
+		b.Run(fmt.Sprintf("N=%d/mixpam-raw", n), func(b *testing.B) {
+			f := newFanOutBench(b, n, fanOutNopArchive{})
+			raw := []byte(fanOutTypicalRaw)
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := f.ServeRaw(ctx, raw)
+				if err != nil || res.Delivered != n {
+					b.Fatal(res, err)
+				}
+			}
+		})
 		b.Run(fmt.Sprintf("N=%d/baseline-bytecopy", n), func(b *testing.B) {
 			raw := []byte(fanOutTypical)
 			buf := make([]byte, 0, 1024)
@@ -204,6 +220,52 @@ func BenchmarkFanOutMessage(b *testing.B) {
 			res, err := f.ServeMessage(ctx, replay.start, replay.rewind())
 			if err != nil || res.Delivered != 2 {
 				b.Fatal(res, err)
+			}
+		}
+	})
+	// A host holding the message as bytes (a RawRouter's router, the
+	// example server): decoding them for ServeMessage, which writes them
+	// again, against handing them to ServeRaw.
+	for _, v := range []struct {
+		name  string
+		serve func(f *FanOut, raw []byte) (FanOutResult, error)
+	}{
+		{"mixpam-decode-ServeMessage", func(f *FanOut, raw []byte) (FanOutResult, error) {
+			d := xml.NewDecoder(bytes.NewReader(raw))
+			tok, err := d.Token()
+			if err != nil {
+				return FanOutResult{}, err
+			}
+			return f.ServeMessage(ctx, tok.(xml.StartElement), d)
+		}},
+		{"mixpam-ServeRaw", func(f *FanOut, raw []byte) (FanOutResult, error) { return f.ServeRaw(ctx, raw) }},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			store := archive.NewMemStore()
+			f := newFanOutBench(b, 2, store)
+			raw := []byte(fanOutTypicalRaw)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if i++; i%4096 == 0 {
+					*store = *archive.NewMemStore()
+				}
+				res, err := v.serve(f, raw)
+				if err != nil || res.Delivered != 2 {
+					b.Fatal(res, err)
+				}
+			}
+		})
+	}
+	b.Run("baseline-bytecopy-x3", func(b *testing.B) {
+		// The least any fan-out to two resources with an archive does:
+		// three copies of the stanza.
+		raw := []byte(fanOutTypicalRaw)
+		var bufs [3][]byte
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := range bufs {
+				bufs[i] = append(bufs[i][:0], raw...)
 			}
 		}
 	})

@@ -60,6 +60,24 @@ func (c *fanOutCache) parse(s string) (jid.JID, string, error) {
 	return p.jid, p.str, nil
 }
 
+// parseJID returns s parsed.
+func (c *fanOutCache) parseJID(s string) (jid.JID, error) {
+	j, _, err := c.parse(s)
+	return j, err
+}
+
+// parseBytes is parse for a JID in a byte slice: a cached one costs no
+// allocation.
+func (c *fanOutCache) parseBytes(b []byte) (jid.JID, string, error) {
+	c.mu.RLock()
+	p, ok := c.jids[string(b)]
+	c.mu.RUnlock()
+	if ok {
+		return p.jid, p.str, nil
+	}
+	return c.parse(string(b))
+}
+
 // resources appends to dst the resourceparts of the MIX-capable resources
 // in rs, escaped for an attribute value, in order.
 func (c *fanOutCache) resources(dst []splice.Escaped, rs []host.Resource) []splice.Escaped {

@@ -62,3 +62,38 @@ func ExampleFanOut_ServeMessage() {
 	// to hecate@shakespeare.example/UUID-x4r/2491
 	// archived with coven@mix.shakespeare.example under the stanza id: true
 }
+
+// A host that holds the channel's message as bytes, such as one whose MIX
+// service runs in the same process and routes through a host.RawRouter,
+// hands over the bytes: a message in the plain form servers write is
+// checked and passed on without being decoded.
+func ExampleFanOut_ServeRaw() {
+	ctx := context.Background()
+	user := jid.MustParse("hecate@shakespeare.example")
+	channel := jid.MustParse("coven@mix.shakespeare.example")
+	rst := roster.NewMemStore()
+	if _, err := rst.Put(ctx, user, roster.Item{JID: channel, Subscription: roster.From, Channel: true}); err != nil {
+		panic(err)
+	}
+	sessions := host.NewMemSessions()
+	sessions.Add(host.Resource{JID: jid.MustParse("hecate@shakespeare.example/UUID-x4r/2491"), MIXCapable: true})
+	router := hosttest.NewRecorder(nil)
+	fanOut, err := pam.NewFanOut(pam.FanOutConfig{Sessions: sessions, Router: router, Roster: rst, Archive: archive.NewMemStore()})
+	if err != nil {
+		panic(err)
+	}
+
+	raw := []byte(`<message from="coven@mix.shakespeare.example/123456" to="hecate@shakespeare.example" ` +
+		`id="77E07BB0" type="groupchat"><body>Harpier cries: 'tis time.</body>` +
+		`<stanza-id xmlns="urn:xmpp:sid:0" by="hecate@shakespeare.example" id="forged"/></message>`)
+	res, err := fanOut.ServeRaw(ctx, raw)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Action, "and delivered to", res.Delivered, "client")
+	out := string(router.Deliveries()[0].Stanza)
+	fmt.Println(strings.Replace(out, res.ID, "ID", 1))
+	// Output:
+	// accepted and delivered to 1 client
+	// <message to="hecate@shakespeare.example/UUID-x4r/2491" from="coven@mix.shakespeare.example/123456" id="77E07BB0" type="groupchat"><body>Harpier cries: 'tis time.</body><stanza-id xmlns="urn:xmpp:sid:0" by="hecate@shakespeare.example" id="ID"/></message>
+}

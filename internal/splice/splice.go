@@ -227,3 +227,8 @@ func withoutTo(start xml.StartElement) xml.StartElement {
 }
 
 func isTo(n xml.Name) bool { return n.Space == "" && n.Local == "to" }
+
+// Make returns the Stanza raw, which must be one well-formed element without
+// a top-level to attribute, whose to goes at at (right after the element
+// name). The Stanza uses raw's memory.
+func Make(raw []byte, at int) Stanza { return Stanza{raw: raw, at: at} }

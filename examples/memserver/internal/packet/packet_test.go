@@ -25,22 +25,58 @@ func TestParse(t *testing.T) {
 		{"foreign namespace", `<message xmlns="urn:example"/>`, packet.Packet{}, true},
 		{"bad to", `<message to="a@b@c"/>`, packet.Packet{Kind: packet.Message}, true},
 		{"not XML", `hello`, packet.Packet{}, true},
+		{"references", `<message type='g&#114;oupchat' id="a&amp;b" from="coven&#64;mix.example/1"/>`,
+			packet.Packet{Kind: packet.Message, Type: "groupchat", ID: "a&b", From: jid.MustParse("coven@mix.example/1")}, false},
+		{"repeated attribute: the last wins", `<message id="1" id="2" type="chat" xml:lang="en"/>`, packet.Packet{Kind: packet.Message, Type: "chat", ID: "2"}, false},
+		{"bad from", `<presence from="@x"/>`, packet.Packet{Kind: packet.Presence}, true},
+		{"bad from, twice", `<presence from="@x"/>`, packet.Packet{Kind: packet.Presence}, true},
+		{"cached from", `<iq type="set" id="1" from="coven@mix.example/1"/>`, packet.Packet{Kind: packet.IQ, Type: "set", ID: "1", From: jid.MustParse("coven@mix.example/1")}, false},
+		{"prefixed", `<x:message xmlns:x="jabber:client" id="1"/>`, packet.Packet{Kind: packet.Message, ID: "1"}, false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := packet.Parse([]byte(tc.raw))
-			if tc.err {
-				require.Error(t, err)
-			} else {
-				require.NoError(t, err)
-			}
-			p.Raw = nil
-			require.Equal(t, tc.want.Kind, p.Kind)
-			require.Equal(t, tc.want.Type, p.Type)
-			require.Equal(t, tc.want.ID, p.ID)
-			require.True(t, tc.want.From.Equal(p.From), p.From)
-			require.True(t, tc.want.To.Equal(p.To), p.To)
-		})
+		// The same Parser throughout, so that later cases hit its cache.
+		var parser packet.Parser
+		for _, parse := range []struct {
+			name string
+			fn   func([]byte) (packet.Packet, error)
+		}{{"Parse", packet.Parse}, {"Parser", parser.Parse}} {
+			t.Run(tc.name+"/"+parse.name, func(t *testing.T) {
+				p, err := parse.fn([]byte(tc.raw))
+				if tc.err {
+					require.Error(t, err)
+				} else {
+					require.NoError(t, err)
+					require.Equal(t, tc.raw, string(p.Raw))
+				}
+				require.Equal(t, tc.want.Kind, p.Kind)
+				require.Equal(t, tc.want.Type, p.Type)
+				require.Equal(t, tc.want.ID, p.ID)
+				require.True(t, tc.want.From.Equal(p.From), p.From)
+				require.True(t, tc.want.To.Equal(p.To), p.To)
+			})
+		}
 	}
+}
+
+// FuzzParser: a Parser reads every stanza as Parse does.
+func FuzzParser(f *testing.F) {
+	for _, s := range []string{
+		`<message from='coven@mix.shakespeare.example/123456' to='hecate@shakespeare.example' id='77E07BB0' type='groupchat'><body>Harpier cries</body></message>`,
+		`<iq type="result" from="coven@mix.shakespeare.example" to="hag66@shakespeare.example" id="E6E10350"/>`,
+		`<presence xmlns="jabber:client" from="a&#64;b"/>`,
+	} {
+		f.Add([]byte(s))
+	}
+	var parser packet.Parser
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		want, wantErr := packet.Parse(raw)
+		for range 2 { // parsed, then cached
+			got, err := parser.Parse(raw)
+			if (err != nil) != (wantErr != nil) || got.Kind != want.Kind || got.Type != want.Type || got.ID != want.ID ||
+				!got.From.Equal(want.From) || !got.To.Equal(want.To) {
+				t.Fatalf("Parser: %+v, %v; Parse: %+v, %v", got, err, want, wantErr)
+			}
+		}
+	})
 }
 
 func TestErrorReply(t *testing.T) {

@@ -45,6 +45,7 @@ type Router struct {
 	domain   string
 	log      *slog.Logger
 	exchange *host.Exchange
+	parser   packet.Parser
 
 	mu       sync.RWMutex
 	local    Deliverer
@@ -98,7 +99,7 @@ func (r *Router) Route(ctx context.Context, to jid.JID, st xml.TokenReader) erro
 
 // RouteRaw implements host.RawRouter. raw is copied before RouteRaw returns.
 func (r *Router) RouteRaw(ctx context.Context, to jid.JID, raw []byte) error {
-	p, err := packet.Parse(append([]byte(nil), raw...))
+	p, err := r.parser.Parse(append([]byte(nil), raw...))
 	if err != nil {
 		return err
 	}
