@@ -9,7 +9,8 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"github.com/mixpam/mixpam/internal/rawxml"
+	"github.com/mixpam/mixpam/host"
+	"github.com/mixpam/mixpam/rawxml"
 	"github.com/mixpam/mixpam/internal/splice"
 	"github.com/mixpam/mixpam/ns"
 )
@@ -22,7 +23,7 @@ import (
 // and does not keep raw after it returns.
 //
 // It costs less than decoding raw for ServeMessage: a message in the plain
-// subset of XML that servers write (internal/rawxml) is checked for
+// subset of XML that servers write (package rawxml) is checked for
 // well-formedness byte by byte and passed on as it is, with forged
 // stanza-ids cut out and the user's own appended, instead of being decoded
 // into tokens and written again. Anything outside that subset (a comment,
@@ -41,11 +42,11 @@ func (f *FanOut) ServeRaw(ctx context.Context, raw []byte) (FanOutResult, error)
 		return f.serveDecoded(ctx, raw)
 	}
 	if string(top.Name) != "message" || string(typ) != "groupchat" || len(to) == 0 {
-		return FanOutResult{}, nil
+		return FanOutResult{}, host.ErrNotHandled
 	}
 	user, bare, err := f.cache.parseBytes(to)
 	if err != nil || user.Resourcepart() != "" {
-		return FanOutResult{}, nil
+		return FanOutResult{}, host.ErrNotHandled
 	}
 	sender, _, err := f.cache.parseBytes(from)
 	if res, done, err := f.check(ctx, user, sender, err, string(from)); done {
@@ -60,7 +61,7 @@ func (f *FanOut) serveDecoded(ctx context.Context, raw []byte) (FanOutResult, er
 	start, err := rawStart(d)
 	if err != nil {
 		// Not even a start tag: no message for the fan-out to look at.
-		return FanOutResult{}, nil
+		return FanOutResult{}, host.ErrNotHandled
 	}
 	return f.ServeMessage(ctx, start, d)
 }

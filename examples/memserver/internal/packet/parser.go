@@ -5,7 +5,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
-	"github.com/mixpam/mixpam/internal/rawxml"
+	"github.com/mixpam/mixpam/rawxml"
 )
 
 // maxCachedJIDs bounds a Parser's cache; past it the cache starts afresh,
@@ -15,7 +15,7 @@ const maxCachedJIDs = 16384
 // Parser is Parse with a memory: it keeps the JIDs it has parsed (jid.Parse,
 // with its PRECIS and IDNA rules, costs more than the rest of routing a
 // stanza, and the same few JIDs keep coming), and reads plain start tags
-// (internal/rawxml's subset, no xmlns) without an XML decoder. It returns
+// (package rawxml's subset, no xmlns) without an XML decoder. It returns
 // what Parse returns. The zero value is ready; a Parser is safe for
 // concurrent use.
 type Parser struct {

@@ -172,13 +172,13 @@ func (s *Server) mayDiscover(ctx context.Context, account, requester jid.JID) (b
 // (docs/performance.md).
 func (s *Server) groupchat(ctx context.Context, p packet.Packet, user jid.JID) {
 	res, err := s.mp.fanOut.ServeRaw(ctx, p.Raw)
-	if err != nil {
-		s.log.Debug("mixpam fan-out", "action", res.Action.String(), "to", user.String(), "err", err)
-	}
-	if res.Action == pam.FanOutPassed {
+	switch {
+	case errors.Is(err, host.ErrNotHandled):
 		// Not for the fan-out: RFC 6121 §8.5.2.1.1 has no rule for
 		// groupchat to a bare JID but to refuse it.
 		s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "groupchat to a bare JID is only taken from joined channels")
+	case err != nil:
+		s.log.Debug("mixpam fan-out", "action", res.Action.String(), "to", user.String(), "err", err)
 	}
 }
 

@@ -15,6 +15,11 @@
 // — is reported as outside the subset, never as an error: the caller
 // decodes such input the usual way, which accepts or refuses it. So a
 // caller never accepts through this package what encoding/xml would refuse.
+//
+// mixpam hands hosts stanzas as bytes (host.ReplyFunc, host.RawRouter);
+// the package is public so that a host can read their start tags (to,
+// from, type, id) the same way, without a decoder, as the example server's
+// router does.
 package rawxml
 
 import (
