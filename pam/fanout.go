@@ -17,9 +17,9 @@ import (
 	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/rawxml"
 	"github.com/mixpam/mixpam/internal/splice"
 	"github.com/mixpam/mixpam/ns"
+	"github.com/mixpam/mixpam/rawxml"
 	"github.com/mixpam/mixpam/roster"
 )
 

@@ -10,9 +10,9 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/rawxml"
 	"github.com/mixpam/mixpam/internal/splice"
 	"github.com/mixpam/mixpam/ns"
+	"github.com/mixpam/mixpam/rawxml"
 )
 
 // ServeRaw is ServeMessage for a stanza the host holds as bytes: raw is one
