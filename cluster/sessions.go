@@ -21,6 +21,7 @@ type entry struct {
 	MIXCapable bool   `json:"mix,omitempty"`
 	Annotate   bool   `json:"annotate,omitempty"`
 	Interested bool   `json:"interested,omitempty"`
+	Blocklist  bool   `json:"blocklist,omitempty"`
 	Available  bool   `json:"available,omitempty"`
 	Priority   int8   `json:"priority,omitempty"`
 }
@@ -31,12 +32,12 @@ func (e entry) resource() (host.Resource, error) {
 		return host.Resource{}, err
 	}
 	return host.Resource{JID: j, MIXCapable: e.MIXCapable, Annotate: e.Annotate,
-		Interested: e.Interested, Available: e.Available, Priority: e.Priority}, nil
+		Interested: e.Interested, BlocklistRequested: e.Blocklist, Available: e.Available, Priority: e.Priority}, nil
 }
 
 func entryOf(node string, r host.Resource) entry {
 	return entry{Node: node, JID: r.JID.String(), MIXCapable: r.MIXCapable, Annotate: r.Annotate,
-		Interested: r.Interested, Available: r.Available, Priority: r.Priority}
+		Interested: r.Interested, Blocklist: r.BlocklistRequested, Available: r.Available, Priority: r.Priority}
 }
 
 // sessionKey returns the bucket key of a session: its full JID in unpadded
