@@ -13,13 +13,13 @@ func TestLogin(t *testing.T) {
 	c2s, comp := testServer(t)
 	for _, tc := range []struct {
 		name    string
-		connect func() (*peer, error)
+		connect func() (*remote, error)
 		ok      bool
 	}{
-		{"client, right password", func() (*peer, error) { return login(t, c2s, "pa") }, true},
-		{"client, wrong password", func() (*peer, error) { return login(t, c2s, "nope") }, false},
-		{"component, wrong secret", func() (*peer, error) { return connectComponent(t, comp, "nope") }, false},
-		{"component, right secret", func() (*peer, error) { return connectComponent(t, comp, "s3") }, true},
+		{"client, right password", func() (*remote, error) { return login(t, c2s, "pa") }, true},
+		{"client, wrong password", func() (*remote, error) { return login(t, c2s, "nope") }, false},
+		{"component, wrong secret", func() (*remote, error) { return connectComponent(t, comp, "nope") }, false},
+		{"component, right secret", func() (*remote, error) { return connectComponent(t, comp, "s3") }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.connect()
