@@ -78,9 +78,9 @@ func TestMuxPresence(t *testing.T) {
 	session := jid.MustParse("juliet@capulet.lit/balcony")
 	capsName := xml.Name{Space: "http://jabber.org/protocol/caps", Local: "c"}
 	for _, tc := range []struct {
-		name  string
-		in    string
-		want  []served
+		name    string
+		in      string
+		want    []served
 		caps    int // calls of the caps handler
 		notMine bool
 	}{
