@@ -54,13 +54,13 @@ func (s *server) serveComponent(conn net.Conn) {
 		if err != nil {
 			return
 		}
-		inner := xmlstream.Inner(r)
+		rest := inner(r)
 		if addr(start, "from").Domainpart() == domain {
-			if err := s.deliver(ctx, start, inner); err != nil {
+			if err := s.deliver(ctx, start, rest); err != nil {
 				s.log.Debug("stanza from component", "domain", domain, "err", err)
 			}
 		}
-		if _, err := xmlstream.Copy(xmlstream.Discard(), inner); err != nil {
+		if _, err := xmlstream.Copy(xmlstream.Discard(), rest); err != nil {
 			return
 		}
 	}

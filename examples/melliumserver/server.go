@@ -3,29 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"crypto/tls"
 	"encoding/xml"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
-	"mellium.im/sasl"
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
-	mdisco "mellium.im/xmpp/disco"
-	"mellium.im/xmpp/disco/info"
 	"mellium.im/xmpp/jid"
-	"mellium.im/xmpp/mux"
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam"
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/ns"
 )
 
 const (
@@ -34,6 +25,9 @@ const (
 	// queueLen is how many stanzas may wait for one peer; past it the peer
 	// is too slow and is disconnected.
 	queueLen = 1024
+	// maxTokens bounds the tokens of one stanza; a peer that sends more is
+	// disconnected.
+	maxTokens = 10000
 )
 
 // server is the XMPP server: client sessions on mellium's xmpp.Session,
@@ -199,197 +193,20 @@ func (s *server) bounce(ctx context.Context, start xml.StartElement, cond stanza
 	}
 }
 
-// serveClient negotiates a client stream (STARTTLS, SASL PLAIN, bind) with
-// mellium and serves it until it ends.
-func (s *server) serveClient(conn net.Conn) {
-	defer conn.Close()
-	var user string
-	var bound jid.JID
-	features := []xmpp.StreamFeature{
-		xmpp.StartTLS(s.tls),
-		xmpp.SASLServer(func(n *sasl.Negotiator) bool {
-			name, password, identity := n.Credentials()
-			want, ok := s.users[string(name)]
-			if !ok || len(identity) > 0 && string(identity) != string(name) || subtle.ConstantTimeCompare([]byte(want), password) != 1 {
-				return false
-			}
-			user = string(name) // mellium forgets it after SASL: bind needs it
-			return true
-		}, sasl.Plain),
-		xmpp.BindCustom(func(_ jid.JID, resource string) (jid.JID, error) {
-			var err error
-			bound, err = s.bind(user, resource)
-			return bound, err
-		}),
-	}
-	_ = conn.SetDeadline(time.Now().Add(negotiationTimeout))
-	sess, err := xmpp.ReceiveSession(s.ctx, conn, 0, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
-		return xmpp.StreamConfig{Features: features}
-	}))
-	if err != nil || user == "" || bound.Resourcepart() == "" {
-		s.log.Debug("client negotiation failed", "addr", conn.RemoteAddr().String(), "err", err)
-		s.mu.Lock()
-		delete(s.peers, bound.String())
-		s.mu.Unlock()
-		return
-	}
-	_ = conn.SetDeadline(time.Time{})
-	s.sessions.Add(host.Resource{JID: bound})
-	ctx, disconnect, _ := s.connect(bound.String(), sess, nil)
-	// The session's mux: the server's disco#info (XEP-0030) and, through
-	// mixpam's adapter, the client's broadcast presence.
-	m := mux.New(ns.Client, mdisco.Handle(), mux.Ident(serverIdentity{}),
-		host.MuxPresence(ctx, host.PresenceHandlerFunc(s.presence), bound))
-	err = s.readClient(ctx, sess, bound, m)
-	s.log.Debug("client gone", "jid", bound.String(), "err", err)
-	disconnect()
-	s.sessions.Remove(bound)
-	_ = s.mixpam.Disconnected(s.ctx, bound)
-}
+// errTooLarge ends the stream of a peer that sent more than maxTokens
+// tokens in one stanza.
+var errTooLarge = errors.New("melliumserver: stanza too large")
 
-// bind picks the full JID of a new session: the resource asked for, unless
-// it is taken or empty, when it is random (RFC 6120 §7.6.2.2).
-func (s *server) bind(user, resource string) (jid.JID, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for {
-		j, err := jid.New(user, s.domain, resource)
-		if err != nil {
-			return j, err
+// inner returns the rest of the stanza whose start element was just read
+// from r, failing past maxTokens.
+func inner(r xml.TokenReader) xml.TokenReader {
+	in, n := xmlstream.Inner(r), 0
+	return xmlstream.ReaderFunc(func() (xml.Token, error) {
+		if n++; n > maxTokens {
+			return nil, errTooLarge
 		}
-		if _, taken := s.peers[j.String()]; resource != "" && !taken {
-			s.peers[j.String()] = nil
-			return j, nil
-		}
-		resource = rand.Text()[:12]
-	}
-}
-
-// readClient is the session's read loop. mellium's Session.Serve cannot
-// serve a server: it answers service-unavailable to every IQ request whose
-// handler returns without an answer, which a server does for every IQ it
-// forwards (to a channel, to another user) and for a client-join. Each
-// stanza's from is the session's (RFC 6120 §8.1.2.1); presence without to
-// and IQ requests to the server go to the session's mux, the rest is
-// delivered.
-func (s *server) readClient(ctx context.Context, sess *xmpp.Session, full jid.JID, m *mux.ServeMux) error {
-	r := sess.TokenReader()
-	defer r.Close()
-	for {
-		start, err := nextStart(r)
-		if err != nil {
-			return err
-		}
-		start = stamp(start, full)
-		inner := xmlstream.Inner(r)
-		to, typ := addr(start, "to").String(), iqType(start)
-		if start.Name.Local == "presence" && to == "" || to == s.domain && (typ == stanza.GetIQ || typ == stanza.SetIQ) {
-			err = s.serveMux(ctx, m, full, start, inner)
-		} else {
-			err = s.deliver(ctx, start, inner)
-		}
-		if err != nil {
-			s.log.Debug("stanza from client", "jid", full.String(), "err", err)
-		}
-		if _, err := xmlstream.Copy(xmlstream.Discard(), inner); err != nil {
-			return err
-		}
-	}
-}
-
-// serveMux hands a stanza to the session's mux and queues what it writes
-// for the client. mellium's mux fails on an IQ without payload, writing
-// nothing: the request gets bad-request.
-func (s *server) serveMux(ctx context.Context, m *mux.ServeMux, full jid.JID, start xml.StartElement, inner xml.TokenReader) error {
-	var out muxOutput
-	err := m.HandleXMPP(struct {
-		xml.TokenReader
-		xmlstream.Encoder
-	}{xmlstream.MultiReader(inner, xmlstream.Token(start.End())), &out}, &start)
-	if len(out) == 0 {
-		if typ := iqType(start); typ == stanza.GetIQ || typ == stanza.SetIQ {
-			s.bounce(ctx, start, stanza.BadRequest)
-		}
-		return err
-	}
-	raw, aerr := host.AppendStanza(nil, &out)
-	if aerr != nil {
-		return aerr
-	}
-	return errors.Join(err, s.RouteRaw(ctx, full, raw))
-}
-
-// presence records a client's broadcast availability and priority for
-// messages to its bare JID (RFC 6121 §4.7.2.3, §8.5.2.1.1), then hands
-// the presence to mixpam.
-func (s *server) presence(ctx context.Context, p stanza.Presence, payload xml.TokenReader) error {
-	raw, err := host.AppendStanza(nil, xmlstream.Wrap(payload, p.StartElement()))
-	if err != nil {
-		return err
-	}
-	if p.Type == stanza.AvailablePresence || p.Type == stanza.UnavailablePresence {
-		_ = s.sessions.SetPresence(p.From, p.Type == stanza.AvailablePresence, priority(raw))
-	}
-	d := xml.NewDecoder(bytes.NewReader(raw))
-	if _, err := d.Token(); err != nil {
-		return err
-	}
-	return s.mixpam.ServePresence(ctx, p, d)
-}
-
-// priority is the <priority/> of a presence, 0 when absent or invalid.
-func priority(raw []byte) int8 {
-	var p struct {
-		Priority int8 `xml:"priority"`
-	}
-	if xml.Unmarshal(raw, &p) != nil {
-		return 0
-	}
-	return p.Priority
-}
-
-// serverIdentity is the server's disco#info identity (XEP-0030).
-type serverIdentity struct{}
-
-func (serverIdentity) ForIdentities(_ string, f func(info.Identity) error) error {
-	return f(info.Identity{Category: "server", Type: "im"})
-}
-
-// muxOutput is what a mux handler writes, as tokens, read back by
-// host.AppendStanza (an xml.Encoder fed the same tokens could write an
-// xmlns twice).
-type muxOutput []xml.Token
-
-func (o *muxOutput) EncodeToken(t xml.Token) error {
-	*o = append(*o, xml.CopyToken(t))
-	return nil
-}
-
-func (o *muxOutput) Encode(v any) error { return o.EncodeElement(v, xml.StartElement{}) }
-
-func (o *muxOutput) EncodeElement(v any, start xml.StartElement) error {
-	var b bytes.Buffer
-	e := xml.NewEncoder(&b)
-	var err error
-	if start.Name.Local == "" {
-		err = e.Encode(v)
-	} else {
-		err = e.EncodeElement(v, start)
-	}
-	if err != nil {
-		return err
-	}
-	_, err = xmlstream.Copy(o, xml.NewDecoder(&b))
-	return err
-}
-
-func (o *muxOutput) Token() (xml.Token, error) {
-	if len(*o) == 0 {
-		return nil, io.EOF
-	}
-	t := (*o)[0]
-	*o = (*o)[1:]
-	return t, nil
+		return in.Token()
+	})
 }
 
 // nextStart returns the next start element of r, skipping the XML
@@ -416,19 +233,6 @@ func addr(start xml.StartElement, name string) jid.JID {
 		}
 	}
 	return jid.JID{}
-}
-
-// stamp returns a client's stanza with from set to its session's JID (RFC
-// 6120 §8.1.2.1) and a to that is not a JID dropped (taken as none).
-func stamp(start xml.StartElement, from jid.JID) xml.StartElement {
-	attrs := make([]xml.Attr, 0, len(start.Attr)+1)
-	for _, a := range start.Attr {
-		if a.Name.Space != "" || a.Name.Local != "from" && (a.Name.Local != "to" || addr(start, "to").String() != "") {
-			attrs = append(attrs, a)
-		}
-	}
-	start.Attr = append(attrs, xml.Attr{Name: xml.Name{Local: "from"}, Value: from.String()})
-	return start
 }
 
 // iqType is the type of an IQ, "" for other stanzas.

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/xml"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -120,6 +123,8 @@ func TestUnservedRequests(t *testing.T) {
 		{"malformed to taken as none", `<iq type="get" id="u4" to="a@b@c"><query xmlns="jabber:iq:roster"/></iq>`, `type="result"`},
 		{"no payload", `<iq type="get" id="u5"/>`, "bad-request"},
 		{"the server's disco#info", `<iq type="get" id="u6" to="localhost"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`, `category="server"`},
+		{"no payload, to the server", `<iq type="get" id="u7" to="localhost"/>`, "bad-request"},
+		{"unknown payload, to the server", `<iq type="get" id="u8" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>`, "service-unavailable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			alice.send(t, tc.iq)
@@ -131,5 +136,41 @@ func TestUnservedRequests(t *testing.T) {
 			alice.send(t, fmt.Sprintf(`<iq type="get" id="r%d"><query xmlns="jabber:iq:roster"/></iq>`, i))
 			require.Contains(t, alice.expect(t, fmt.Sprintf(`id="r%d"`, i)), `type="result"`)
 		})
+	}
+}
+
+// TestPriority reads a presence's priority (RFC 6121 §4.7.2.3).
+func TestPriority(t *testing.T) {
+	for _, tc := range []struct {
+		presence string
+		want     int8
+	}{
+		{`<presence><show>away</show></presence>`, 0},
+		{`<presence><priority>5</priority></presence>`, 5},
+		{`<presence><priority> -1 </priority></presence>`, -1},
+		{`<presence><priority>300</priority></presence>`, 0},
+		{`<presence><priority>x</priority></presence>`, 0},
+		{`<presence><priority/></presence>`, 0},
+	} {
+		require.Equal(t, tc.want, priority([]byte(tc.presence)), tc.presence)
+	}
+}
+
+// TestStanzaTooLarge: a client that sends a stanza of more than maxTokens
+// tokens is disconnected; its earlier stanzas were served.
+func TestStanzaTooLarge(t *testing.T) {
+	c2s, _ := testServer(t)
+	alice, err := login(t, c2s, "pa")
+	require.NoError(t, err)
+	alice.send(t, `<iq type="get" id="r1"><query xmlns="jabber:iq:roster"/></iq>`)
+	require.Contains(t, alice.expect(t, `id="r1"`), `type="result"`)
+	// The server may hang up before it has read all of it.
+	big := `<message to="alice@localhost"><body>` + strings.Repeat("<x/>", maxTokens) + `</body></message>`
+	_ = alice.s.Send(t.Context(), xml.NewDecoder(strings.NewReader(big)))
+	select {
+	case st, ok := <-alice.in:
+		require.False(t, ok, "the stream goes on: %s", st)
+	case <-time.After(wait):
+		t.Fatalf("the stream did not end within %v", wait)
 	}
 }
