@@ -125,12 +125,12 @@ func (s *server) readClient(ctx context.Context, sess *xmpp.Session, full jid.JI
 // serveMux hands a stanza to the session's mux and queues what it writes
 // for the client. mellium's mux fails on an IQ without payload, writing
 // nothing: the request gets bad-request.
-func (s *server) serveMux(ctx context.Context, m *mux.ServeMux, full jid.JID, start xml.StartElement, inner xml.TokenReader) error {
+func (s *server) serveMux(ctx context.Context, m *mux.ServeMux, full jid.JID, start xml.StartElement, rest xml.TokenReader) error {
 	var out muxOutput
 	err := m.HandleXMPP(struct {
 		xml.TokenReader
 		xmlstream.Encoder
-	}{xmlstream.MultiReader(inner, xmlstream.Token(start.End())), &out}, &start)
+	}{xmlstream.MultiReader(rest, xmlstream.Token(start.End())), &out}, &start)
 	if len(out) == 0 {
 		if typ := iqType(start); typ == stanza.GetIQ || typ == stanza.SetIQ {
 			s.bounce(ctx, start, stanza.BadRequest)
