@@ -59,8 +59,11 @@ func (s *server) serveClient(conn net.Conn) {
 		return
 	}
 	_ = conn.SetDeadline(time.Time{})
+	ctx, disconnect, ok := s.connect(bound.String(), sess, nil)
+	if !ok { // bind reserved the JID for this session: no other holds it
+		return
+	}
 	s.sessions.Add(host.Resource{JID: bound})
-	ctx, disconnect, _ := s.connect(bound.String(), sess, nil)
 	// The session's mux: the server's disco#info (XEP-0030) and, through
 	// mixpam's adapter, the client's broadcast presence.
 	m := mux.New(ns.Client, mdisco.Handle(), mux.Ident(serverIdentity{}),
