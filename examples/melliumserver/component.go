@@ -24,7 +24,7 @@ import (
 const nsComponent = "jabber:component:accept"
 
 // serveComponent accepts an XEP-0114 component (such as a MIX service) and
-// delivers what it sends, from its own domain only, until it hangs up.
+// delivers what it sends until it hangs up.
 // mellium's component package only connects components (its receiving side
 // panics "not yet implemented"), so acceptComponent is the handshake, run
 // as a mellium Negotiator.
@@ -55,7 +55,8 @@ func (s *server) serveComponent(conn net.Conn) {
 			return
 		}
 		rest := inner(r)
-		if addr(start, "from").Domainpart() == domain {
+		// A component speaks for its domain only, and addresses what it sends.
+		if addr(start, "from").Domainpart() == domain && addr(start, "to").String() != "" {
 			if err := s.deliver(ctx, start, rest); err != nil {
 				s.log.Debug("stanza from component", "domain", domain, "err", err)
 			}

@@ -174,3 +174,25 @@ func TestStanzaTooLarge(t *testing.T) {
 		t.Fatalf("the stream did not end within %v", wait)
 	}
 }
+
+// TestComponentSpeaksForItsDomain: what a component sends from another
+// domain, or without to, goes nowhere (the server would otherwise serve
+// it as a request to the component's own "account"); what it addresses
+// from its domain is delivered, in order.
+func TestComponentSpeaksForItsDomain(t *testing.T) {
+	c2s, comp := testServer(t)
+	mix, err := connectComponent(t, comp, "s3")
+	require.NoError(t, err)
+	alice, err := login(t, c2s, "pa")
+	require.NoError(t, err)
+	mix.send(t, `<iq type="get" id="noto" from="coven@mix.localhost"><query xmlns="jabber:iq:roster"/></iq>`)
+	mix.send(t, `<message type="chat" id="spoof" from="bob@localhost/x" to="`+alice.full+`"><body>Spoofed</body></message>`)
+	mix.send(t, `<iq type="get" id="sync" from="coven@mix.localhost" to="`+alice.full+`"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	alice.expect(t, `id="sync"`)
+	alice.send(t, `<iq type="result" id="sync" to="coven@mix.localhost"/>`)
+	mix.expect(t, `id="sync"`, `type="result"`)
+	require.Empty(t, mix.skipped, "the component got an answer to what it sent without to")
+	for _, st := range alice.skipped {
+		require.NotContains(t, st, "Spoofed")
+	}
+}
