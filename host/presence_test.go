@@ -99,6 +99,10 @@ func TestMuxPresence(t *testing.T) {
 			in:   `<presence><c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="n" ver="v"/><show>dnd</show></presence>`,
 			want: []served{{from: session.String(), payload: `<c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="n" ver="v"></c><show>dnd</show>`}},
 			caps: 1},
+		// The limits mellium's mux sets (MuxPresence's doc).
+		{name: "every child taken by another handler",
+			in: `<presence><c xmlns="http://jabber.org/protocol/caps" hash="sha-1" node="n" ver="v"/></presence>`, caps: 1},
+		{name: "whitespace only", in: "<presence>\n</presence>"},
 		{name: "a subscription is the host's", in: `<presence type="subscribe" to="romeo@montague.lit"><status>hi</status></presence>`},
 		{name: "probe", in: `<presence type="probe" to="juliet@capulet.lit"/>`,
 			want: []served{{from: session.String(), typ: "probe"}}},

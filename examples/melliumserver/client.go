@@ -30,6 +30,7 @@ func (s *server) serveClient(conn net.Conn) {
 	defer conn.Close()
 	var user string
 	var bound jid.JID
+	var p *peer
 	features := []xmpp.StreamFeature{
 		xmpp.StartTLS(s.tls),
 		xmpp.SASLServer(func(n *sasl.Negotiator) bool {
@@ -43,7 +44,7 @@ func (s *server) serveClient(conn net.Conn) {
 		}, sasl.Plain),
 		xmpp.BindCustom(func(_ jid.JID, resource string) (jid.JID, error) {
 			var err error
-			bound, err = s.bind(user, resource)
+			bound, p, err = s.bind(user, resource)
 			return bound, err
 		}),
 	}
@@ -51,43 +52,45 @@ func (s *server) serveClient(conn net.Conn) {
 	sess, err := xmpp.ReceiveSession(s.ctx, conn, 0, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
 		return xmpp.StreamConfig{Features: features}
 	}))
-	if err != nil || user == "" || bound.Resourcepart() == "" {
+	if err != nil || p == nil {
 		s.log.Debug("client negotiation failed", "addr", conn.RemoteAddr().String(), "err", err)
-		s.mu.Lock()
-		delete(s.peers, bound.String())
-		s.mu.Unlock()
+		if p != nil {
+			p.cancel()
+			s.mu.Lock()
+			delete(s.peers, bound.String())
+			s.mu.Unlock()
+		}
 		return
 	}
 	_ = conn.SetDeadline(time.Time{})
-	ctx, disconnect, ok := s.connect(bound.String(), sess, nil)
-	if !ok { // bind reserved the JID for this session: no other holds it
-		return
-	}
 	s.sessions.Add(host.Resource{JID: bound})
+	stop := s.start(bound.String(), p, sess)
 	// The session's mux: the server's disco#info (XEP-0030) and, through
 	// mixpam's adapter, the client's broadcast presence.
 	m := mux.New(ns.Client, mdisco.Handle(), mux.Ident(serverIdentity{}),
-		host.MuxPresence(ctx, host.PresenceHandlerFunc(s.presence), bound))
-	err = s.readClient(ctx, sess, bound, m)
+		host.MuxPresence(p.ctx, host.PresenceHandlerFunc(s.presence), bound))
+	err = s.readClient(p.ctx, sess, bound, m)
 	s.log.Debug("client gone", "jid", bound.String(), "err", err)
-	disconnect()
+	stop()
 	s.sessions.Remove(bound)
 	_ = s.mixpam.Disconnected(s.ctx, bound)
 }
 
-// bind picks the full JID of a new session: the resource asked for, unless
-// it is taken or empty, when it is random (RFC 6120 §7.6.2.2).
-func (s *server) bind(user, resource string) (jid.JID, error) {
+// bind picks the full JID of a new session, the resource asked for unless
+// it is taken or empty, when it is random (RFC 6120 §7.6.2.2), and
+// registers the session's peer: stanzas for it queue from now on.
+func (s *server) bind(user, resource string) (jid.JID, *peer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
 		j, err := jid.New(user, s.domain, resource)
 		if err != nil {
-			return j, err
+			return j, nil, err
 		}
 		if _, taken := s.peers[j.String()]; resource != "" && !taken {
-			s.peers[j.String()] = nil
-			return j, nil
+			p := s.newPeer()
+			s.peers[j.String()] = p
+			return j, p, nil
 		}
 		resource = rand.Text()[:12]
 	}
@@ -127,13 +130,14 @@ func (s *server) readClient(ctx context.Context, sess *xmpp.Session, full jid.JI
 
 // serveMux hands a stanza to the session's mux and queues what it writes
 // for the client. mellium's mux fails on an IQ without payload, writing
-// nothing: the request gets bad-request.
+// nothing: the request gets bad-request. It calls no presence handler for
+// a presence holding only whitespace, so whitespace-only text goes.
 func (s *server) serveMux(ctx context.Context, m *mux.ServeMux, full jid.JID, start xml.StartElement, rest xml.TokenReader) error {
 	var out muxOutput
 	err := m.HandleXMPP(struct {
 		xml.TokenReader
 		xmlstream.Encoder
-	}{xmlstream.MultiReader(rest, xmlstream.Token(start.End())), &out}, &start)
+	}{dropBlanks(xmlstream.MultiReader(rest, xmlstream.Token(start.End()))), &out}, &start)
 	if len(out) == 0 {
 		if typ := iqType(start); typ == stanza.GetIQ || typ == stanza.SetIQ {
 			s.bounce(ctx, start, stanza.BadRequest)
@@ -145,6 +149,21 @@ func (s *server) serveMux(ctx context.Context, m *mux.ServeMux, full jid.JID, st
 		return aerr
 	}
 	return errors.Join(err, s.RouteRaw(ctx, full, raw))
+}
+
+// dropBlanks drops whitespace-only text from r.
+func dropBlanks(r xml.TokenReader) xml.TokenReader {
+	return xmlstream.ReaderFunc(func() (xml.Token, error) {
+		for {
+			tok, err := r.Token()
+			if cd, ok := tok.(xml.CharData); ok && len(bytes.TrimSpace(cd)) == 0 {
+				tok = nil
+			}
+			if tok != nil || err != nil {
+				return tok, err
+			}
+		}
+	})
 }
 
 // presence records a client's broadcast availability and priority for

@@ -40,12 +40,20 @@ func (s *server) serveComponent(conn net.Conn) {
 	_ = conn.SetDeadline(time.Time{})
 	// The component is told it is in (XEP-0114 §3) by the first stanza
 	// queued, once its domain is routed to it.
-	ctx, disconnect, ok := s.connect(domain, sess, []byte(`<handshake/>`))
-	if !ok {
+	p := s.newPeer()
+	p.q <- []byte(`<handshake/>`)
+	s.mu.Lock()
+	taken := s.peers[domain] != nil
+	if !taken {
+		s.peers[domain] = p
+	}
+	s.mu.Unlock()
+	if taken {
+		p.cancel()
 		_ = sess.Close()
 		return
 	}
-	defer disconnect()
+	defer s.start(domain, p, sess)()
 	s.log.Debug("component connected", "domain", domain)
 	r := sess.TokenReader()
 	defer r.Close()
@@ -57,7 +65,7 @@ func (s *server) serveComponent(conn net.Conn) {
 		rest := inner(r)
 		// A component speaks for its domain only, and addresses what it sends.
 		if addr(start, "from").Domainpart() == domain && addr(start, "to").String() != "" {
-			if err := s.deliver(ctx, start, rest); err != nil {
+			if err := s.deliver(p.ctx, start, rest); err != nil {
 				s.log.Debug("stanza from component", "domain", domain, "err", err)
 			}
 		}

@@ -47,11 +47,18 @@ type server struct {
 	wg    sync.WaitGroup
 }
 
-// peer is a bound client session or a connected component.
+// peer is a client session (from its bind on) or a connected component.
 type peer struct {
-	s      *xmpp.Session
 	q      chan []byte // stanzas waiting to be written, in order
+	ctx    context.Context
 	cancel context.CancelFunc
+}
+
+// newPeer returns a peer whose queue takes stanzas at once; start writes
+// them once its stream is negotiated.
+func (s *server) newPeer() *peer {
+	ctx, cancel := context.WithCancel(s.ctx)
+	return &peer{q: make(chan []byte, queueLen), ctx: ctx, cancel: cancel}
 }
 
 // errQueueFull is returned by Route to a peer that reads too slowly.
@@ -68,54 +75,37 @@ func (p *peer) enqueue(raw []byte) error {
 	}
 }
 
-// write writes the queued stanzas as they are until ctx ends, under the
-// session's output lock (mellium writes its stream header and end to
-// Conn the same way). Everything else queues.
-func (p *peer) write(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case raw := <-p.q:
-			w := p.s.TokenWriter()
-			_, err := p.s.Conn().Write(raw)
-			_ = w.Close()
-			if err != nil {
-				p.cancel()
+// start writes p's queue to sess, the stanzas as they are, under the
+// session's output lock (mellium writes its stream header and end to Conn
+// the same way): everything else only queues. stop unregisters p from key
+// and ends the stream once the writer is done.
+func (s *server) start(key string, p *peer, sess *xmpp.Session) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer p.cancel()
+		for {
+			select {
+			case <-p.ctx.Done():
 				return
+			case raw := <-p.q:
+				w := sess.TokenWriter()
+				_, err := sess.Conn().Write(raw)
+				if _ = w.Close(); err != nil {
+					return
+				}
 			}
 		}
-	}
-}
-
-// connect registers a negotiated session under key (unless another one
-// holds it), queues first and starts its writer; disconnect unregisters it
-// and closes the stream once the writer is done.
-func (s *server) connect(key string, sess *xmpp.Session, first []byte) (ctx context.Context, disconnect func(), ok bool) {
-	ctx, cancel := context.WithCancel(s.ctx)
-	p := &peer{s: sess, q: make(chan []byte, queueLen), cancel: cancel}
-	if first != nil {
-		p.q <- first
-	}
-	s.mu.Lock()
-	if s.peers[key] != nil {
-		s.mu.Unlock()
-		cancel()
-		return nil, nil, false
-	}
-	s.peers[key] = p
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { defer close(done); p.write(ctx) }()
-	go func() { <-ctx.Done(); _ = sess.Conn().Close() }() // ends the read loop
-	return ctx, func() {
-		cancel()
+	}()
+	go func() { <-p.ctx.Done(); _ = sess.Conn().Close() }() // ends the read loop
+	return func() {
+		p.cancel()
 		<-done
 		_ = sess.Close()
 		s.mu.Lock()
 		delete(s.peers, key)
 		s.mu.Unlock()
-	}, true
+	}
 }
 
 // peer returns the stream of a client's full JID or a component's domain.

@@ -196,3 +196,18 @@ func TestComponentSpeaksForItsDomain(t *testing.T) {
 		require.NotContains(t, st, "Spoofed")
 	}
 }
+
+// TestPresenceWithWhitespace: a client's presence that holds only
+// whitespace (a pretty-printing client) is its presence all the same: the
+// server asks for its disco#info to learn its MIX capability.
+func TestPresenceWithWhitespace(t *testing.T) {
+	c2s, _ := testServer(t)
+	alice, err := login(t, c2s, "pa")
+	require.NoError(t, err)
+	alice.send(t, "<presence>\n  </presence>")
+	query := alice.expect(t, `type="get"`, "disco#info")
+	alice.send(t, `<iq type="result" id="`+regexpID(t, query)+`" to="localhost"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`)
+	// Answered in order: the server, stopping, waits for no query.
+	alice.send(t, `<iq type="get" id="r1"><query xmlns="jabber:iq:roster"/></iq>`)
+	alice.expect(t, `id="r1"`)
+}
