@@ -24,7 +24,8 @@ type capsState struct {
 	busy   bool // a resolution is running
 	gone   bool // the session ended
 	header stanza.Presence
-	latest []byte // the children of the latest available presence, nil after unavailable
+	latest []byte // the children of the latest available presence
+	online bool   // the latest presence is available (latest may be empty)
 }
 
 func (st *capsState) lock()   { st.mu <- struct{}{} }
@@ -53,7 +54,7 @@ func (d *Dispatcher) outbound(ctx context.Context, p stanza.Presence, r xml.Toke
 		if err != nil || !found {
 			c = disco.Caps{}
 		}
-		st.header, st.latest = p, raw
+		st.header, st.latest, st.online = p, raw, true
 		if !st.seen || st.caps != c {
 			st.caps, st.seen = c, true
 			if capable, ok := d.cfg.Resolver.Cached(c); ok {
@@ -67,7 +68,7 @@ func (d *Dispatcher) outbound(ctx context.Context, p stanza.Presence, r xml.Toke
 			}
 		}
 	case stanza.UnavailablePresence:
-		st.latest = nil
+		st.latest, st.online = nil, false
 	}
 	return d.cfg.Presence.Outbound(ctx, p, decode(raw))
 }
@@ -109,7 +110,7 @@ func (d *Dispatcher) resolve(ctx context.Context, full jid.JID, st *capsState) {
 			d.log.DebugContext(ctx, "mixpam: MIX capability unknown", "client", full.String(), "err", err)
 		}
 		st.busy = false
-		if err == nil && capable && !st.gone && st.latest != nil {
+		if err == nil && capable && !st.gone && st.online {
 			if err := d.cfg.Presence.Outbound(ctx, st.header, decode(st.latest)); err != nil {
 				d.log.DebugContext(ctx, "mixpam: presence to channels", "client", full.String(), "err", err)
 			}

@@ -205,6 +205,13 @@ func (d *Dispatcher) Dispatch(ctx context.Context, start xml.StartElement, r xml
 	return host.ErrNotHandled
 }
 
+// ServePresence implements host.PresenceHandler: it is Dispatch for a
+// presence, for a host that hands presence to the Dispatcher through
+// mellium's mux (host.MuxPresence). payload yields the children.
+func (d *Dispatcher) ServePresence(ctx context.Context, p stanza.Presence, payload xml.TokenReader) error {
+	return d.Dispatch(ctx, p.StartElement(), payload)
+}
+
 // dispatchIQ routes an IQ: answers to the Exchange, requests to the
 // account's bare JID (or to no one) by payload.
 func (d *Dispatcher) dispatchIQ(ctx context.Context, iq stanza.IQ, r xml.TokenReader) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -150,4 +151,33 @@ func TestDispatchResolvesCaps(t *testing.T) {
 	r, ok := sessions.Resource(jid.MustParse(laptop))
 	require.True(t, ok)
 	require.True(t, r.MIXCapable)
+}
+
+// A joined client whose first presence has no children (<presence/>) and
+// whose MIX capability is learnt from its disco#info answer comes online
+// in its channels: its presence goes to the channel once the capability
+// is known (XEP-0405 §2.1, §2.9.1).
+func TestDispatchChildlessPresenceAfterCaps(t *testing.T) {
+	d, _, w := newTestDispatcher(t, false)
+	require.NoError(t, dispatch(d, `<iq type="set" id="j1" from="`+laptop+`"><client-join xmlns="urn:xmpp:mix:pam:2" channel="coven@mix.example.org">`+
+		`<join xmlns="urn:xmpp:mix:core:1"><subscribe node="urn:xmpp:mix:nodes:messages"/></join></client-join></iq>`))
+	join := next(w)
+	require.NoError(t, dispatch(d, `<iq type="result" id="`+attr(join.raw, "id")+`" from="coven@mix.example.org" to="alice@example.org">`+
+		`<join xmlns="urn:xmpp:mix:core:1" jid="123456#coven@mix.example.org"><subscribe node="urn:xmpp:mix:nodes:messages"/></join></iq>`))
+	for answer := next(w); attr(answer.raw, "id") != "j1"; answer = next(w) {
+		require.NotEqual(t, "<none/>", answer.raw, "no answer to the join")
+	}
+
+	require.NoError(t, dispatch(d, `<presence from="`+laptop+`"/>`))
+	query := next(w)
+	require.Contains(t, query.raw, `<query xmlns="http://jabber.org/protocol/disco#info"`)
+	require.NoError(t, dispatch(d, `<iq type="result" id="`+attr(query.raw, "id")+`" from="`+laptop+`" to="`+attr(query.raw, "from")+`">`+
+		`<query xmlns="http://jabber.org/protocol/disco#info"><identity category="client" type="pc"/>`+
+		`<feature var="http://jabber.org/protocol/disco#info"/><feature var="urn:xmpp:mix:core:1"/></query></iq>`))
+	for got := next(w); ; got = next(w) {
+		require.NotEqual(t, "<none/>", got.raw, "the client's presence did not reach the channel")
+		if strings.HasPrefix(got.raw, "<presence") && got.to.String() == "coven@mix.example.org" && attr(got.raw, "from") == laptop {
+			break
+		}
+	}
 }

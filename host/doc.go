@@ -12,6 +12,12 @@
 //     wait for its answer, matching the answer strictly so that a spoofed
 //     response changes nothing (§2.6–2.8).
 //
+// The handlers meet the host through two contracts: IQHandler (every IQ
+// handler) and PresenceHandler (presence, served by the mixpam Dispatcher).
+// Mux and MuxPresence adapt them to mellium's mux.ServeMux, with one policy
+// for a client's from (RFC 6120 §8.1.2.1: the session's JID, whatever the
+// client wrote).
+//
 // Sessions has an in-memory implementation here (MemSessions). Package
 // host/hosttest holds the conformance kits a host runs against its own
 // registry and router, and a test double for Router (hosttest.Recorder).

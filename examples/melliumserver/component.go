@@ -17,7 +17,6 @@ import (
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/jid"
-	"mellium.im/xmpp/stanza"
 	"mellium.im/xmpp/stream"
 )
 
@@ -25,9 +24,10 @@ import (
 const nsComponent = "jabber:component:accept"
 
 // serveComponent accepts an XEP-0114 component (such as a MIX service) and
-// routes what it sends until it hangs up. mellium's component package only
-// connects components (its receiving side panics "not yet implemented"),
-// so acceptComponent is the handshake, run as a mellium Negotiator.
+// delivers what it sends until it hangs up.
+// mellium's component package only connects components (its receiving side
+// panics "not yet implemented"), so acceptComponent is the handshake, run
+// as a mellium Negotiator.
 func (s *server) serveComponent(conn net.Conn) {
 	defer conn.Close()
 	var domain string
@@ -38,59 +38,39 @@ func (s *server) serveComponent(conn net.Conn) {
 		return
 	}
 	_ = conn.SetDeadline(time.Time{})
+	// The component is told it is in (XEP-0114 §3) by the first stanza
+	// queued, once its domain is routed to it.
+	p := s.newPeer()
+	p.q <- []byte(`<handshake/>`)
 	s.mu.Lock()
-	if s.components[domain] != nil {
-		s.mu.Unlock()
-		_ = sess.Close()
-		return
+	taken := s.peers[domain] != nil
+	if !taken {
+		s.peers[domain] = p
 	}
-	s.components[domain] = sess
-	// Only now, with the domain routed to it, is the component told it is
-	// in (XEP-0114 §3): what it sends next may already get answers.
-	_, err = io.WriteString(conn, `<handshake/>`)
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.components, domain)
-		s.mu.Unlock()
+	if taken {
+		p.cancel()
 		_ = sess.Close()
-	}()
-	if err != nil {
 		return
 	}
+	defer s.start(domain, p, sess)()
 	s.log.Debug("component connected", "domain", domain)
-	go func() { <-s.ctx.Done(); _ = conn.Close() }()
-
 	r := sess.TokenReader()
 	defer r.Close()
 	for {
-		tok, err := r.Token()
+		start, err := nextStart(r)
 		if err != nil {
 			return
 		}
-		start, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
+		rest := inner(r)
+		// A component speaks for its domain only, and addresses what it sends.
+		if addr(start, "from").Domainpart() == domain && addr(start, "to").String() != "" {
+			if err := s.deliver(p.ctx, start, rest); err != nil {
+				s.log.Debug("stanza from component", "domain", domain, "err", err)
+			}
 		}
-		toks, err := collect(xmlstream.Inner(r))
-		if err != nil {
+		if _, err := xmlstream.Copy(xmlstream.Discard(), rest); err != nil {
 			return
-		}
-		s.fromComponent(s.ctx, domain, start, toks)
-	}
-}
-
-// fromComponent routes a stanza from a component, whose from must be in
-// its domain.
-func (s *server) fromComponent(ctx context.Context, domain string, start xml.StartElement, toks []xml.Token) {
-	from, err := jid.Parse(attr(start, "from"))
-	to, err2 := jid.Parse(attr(start, "to"))
-	if err != nil || err2 != nil || from.Domainpart() != domain {
-		return
-	}
-	if err := s.Route(ctx, to, replay(whole(start, toks))); err != nil && start.Name.Local == "iq" {
-		if iq, _ := stanza.NewIQ(start); iq.Type == stanza.GetIQ || iq.Type == stanza.SetIQ {
-			s.routeError(ctx, iq, stanza.ServiceUnavailable)
 		}
 	}
 }
@@ -106,7 +86,7 @@ func (s *server) acceptComponent(domain *string) xmpp.Negotiator {
 		if err != nil {
 			return 0, nil, nil, err
 		}
-		to := attr(header, "to")
+		to := addr(header, "to").String()
 		secret, known := s.secrets[to]
 		id := rand.Text()
 		if _, err := fmt.Fprintf(sess.Conn(), `<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' from='%s' id='%s'>`,
@@ -136,20 +116,6 @@ func (s *server) acceptComponent(domain *string) xmpp.Negotiator {
 		}
 		*domain = to // serveComponent sends <handshake/> once it routes to it
 		return xmpp.Ready | xmpp.Authn | xmpp.Secure, nil, nil, nil
-	}
-}
-
-// nextStart returns the next start element of r, skipping the XML
-// declaration and whitespace.
-func nextStart(r xml.TokenReader) (xml.StartElement, error) {
-	for {
-		tok, err := r.Token()
-		if err != nil {
-			return xml.StartElement{}, err
-		}
-		if start, ok := tok.(xml.StartElement); ok {
-			return start, nil
-		}
 	}
 }
 

@@ -2,7 +2,7 @@
 // server-side xmpp.Session and mux.ServeMux, with every mixpam package
 // wired in (XEP-0405): the second reference host, next to
 // examples/memserver, showing what importing mixpam into a Go XMPP server
-// takes. wiring.go holds all of the mixpam wiring.
+// takes. mixpam.go builds mixpam; server.go hands it stanzas.
 //
 //	go run ./examples/melliumserver [flags]
 //
@@ -36,7 +36,7 @@ import (
 	"syscall"
 	"time"
 
-	"mellium.im/xmpp"
+	"github.com/mixpam/mixpam/host"
 )
 
 func main() {
@@ -104,12 +104,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := &server{ctx: ctx, domain: *domain, users: users.m, secrets: components.m, log: log,
-		tls:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		clients: map[string]*client{}, components: map[string]*xmpp.Session{}}
-	if s.mp, err = newMixpam(s, log); err != nil {
+	s := &server{ctx: ctx, domain: *domain, users: users.m, secrets: components.m, log: log, sessions: host.NewMemSessions(),
+		tls: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, peers: map[string]*peer{}}
+	if s.mixpam, err = newMixpam(s.sessions, s, log); err != nil {
 		return err
 	}
+	defer s.mixpam.Close()
 	var lc net.ListenConfig
 	c2s, err := lc.Listen(ctx, "tcp", *listen)
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/component"
 	"mellium.im/xmpp/jid"
+
+	"github.com/mixpam/mixpam/host"
 )
 
 // wait bounds every wait of these tests for something a peer can see.
@@ -70,17 +72,17 @@ func testServer(t *testing.T) (c2s, comp string) {
 	return c2s, comp
 }
 
-// peer is a client or a component as the test drives it: it sends raw XML
+// remote is a client or a component as the test drives it: it sends raw XML
 // and waits for stanzas by what they contain.
-type peer struct {
+type remote struct {
 	s       *xmpp.Session
 	full    string // the JID the session is bound to
 	in      chan string
 	skipped []string // stanzas expect passed over
 }
 
-func newPeer(t *testing.T, s *xmpp.Session) *peer {
-	p := &peer{s: s, full: s.LocalAddr().String(), in: make(chan string, 100)}
+func newRemote(t *testing.T, s *xmpp.Session) *remote {
+	p := &remote{s: s, full: s.LocalAddr().String(), in: make(chan string, 100)}
 	t.Cleanup(func() { _ = s.Close() })
 	go func() {
 		r := s.TokenReader()
@@ -95,16 +97,12 @@ func newPeer(t *testing.T, s *xmpp.Session) *peer {
 			if !ok {
 				continue
 			}
-			children, err := collect(xmlstream.Inner(r))
+			raw, err := host.AppendStanza(nil, xmlstream.Wrap(xmlstream.Inner(r), start))
 			if err != nil {
 				close(p.in)
 				return
 			}
-			var b bytes.Buffer
-			e := xml.NewEncoder(&b)
-			_, _ = xmlstream.Copy(e, replay(whole(start, children)))
-			_ = e.Flush()
-			p.in <- b.String()
+			p.in <- string(raw)
 		}
 	}()
 	return p
@@ -112,7 +110,7 @@ func newPeer(t *testing.T, s *xmpp.Session) *peer {
 
 // login connects alice with PLAIN over STARTTLS (mellium's client asks
 // for no resource: the server picks one).
-func login(t *testing.T, addr, password string) (*peer, error) {
+func login(t *testing.T, addr, password string) (*remote, error) {
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), wait)
@@ -124,11 +122,11 @@ func login(t *testing.T, addr, password string) (*peer, error) {
 		_ = conn.Close()
 		return nil, err
 	}
-	return newPeer(t, s), nil
+	return newRemote(t, s), nil
 }
 
 // connectComponent connects the test as the component mix.localhost.
-func connectComponent(t *testing.T, addr, secret string) (*peer, error) {
+func connectComponent(t *testing.T, addr, secret string) (*remote, error) {
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), wait)
@@ -138,17 +136,17 @@ func connectComponent(t *testing.T, addr, secret string) (*peer, error) {
 		_ = conn.Close()
 		return nil, err
 	}
-	return newPeer(t, s), nil
+	return newRemote(t, s), nil
 }
 
-func (p *peer) send(t *testing.T, raw string) {
+func (p *remote) send(t *testing.T, raw string) {
 	t.Helper()
 	require.NoError(t, p.s.Send(t.Context(), xml.NewDecoder(strings.NewReader(raw))))
 }
 
 // expect returns the first stanza received that contains every one of
 // parts, skipping others.
-func (p *peer) expect(t *testing.T, parts ...string) string {
+func (p *remote) expect(t *testing.T, parts ...string) string {
 	t.Helper()
 	deadline := time.After(wait)
 	for {

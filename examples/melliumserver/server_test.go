@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/xml"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -13,13 +16,13 @@ func TestLogin(t *testing.T) {
 	c2s, comp := testServer(t)
 	for _, tc := range []struct {
 		name    string
-		connect func() (*peer, error)
+		connect func() (*remote, error)
 		ok      bool
 	}{
-		{"client, right password", func() (*peer, error) { return login(t, c2s, "pa") }, true},
-		{"client, wrong password", func() (*peer, error) { return login(t, c2s, "nope") }, false},
-		{"component, wrong secret", func() (*peer, error) { return connectComponent(t, comp, "nope") }, false},
-		{"component, right secret", func() (*peer, error) { return connectComponent(t, comp, "s3") }, true},
+		{"client, right password", func() (*remote, error) { return login(t, c2s, "pa") }, true},
+		{"client, wrong password", func() (*remote, error) { return login(t, c2s, "nope") }, false},
+		{"component, wrong secret", func() (*remote, error) { return connectComponent(t, comp, "nope") }, false},
+		{"component, right secret", func() (*remote, error) { return connectComponent(t, comp, "s3") }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.connect()
@@ -120,6 +123,8 @@ func TestUnservedRequests(t *testing.T) {
 		{"malformed to taken as none", `<iq type="get" id="u4" to="a@b@c"><query xmlns="jabber:iq:roster"/></iq>`, `type="result"`},
 		{"no payload", `<iq type="get" id="u5"/>`, "bad-request"},
 		{"the server's disco#info", `<iq type="get" id="u6" to="localhost"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`, `category="server"`},
+		{"no payload, to the server", `<iq type="get" id="u7" to="localhost"/>`, "bad-request"},
+		{"unknown payload, to the server", `<iq type="get" id="u8" to="localhost"><ping xmlns="urn:xmpp:ping"/></iq>`, "service-unavailable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			alice.send(t, tc.iq)
@@ -132,4 +137,77 @@ func TestUnservedRequests(t *testing.T) {
 			require.Contains(t, alice.expect(t, fmt.Sprintf(`id="r%d"`, i)), `type="result"`)
 		})
 	}
+}
+
+// TestPriority reads a presence's priority (RFC 6121 §4.7.2.3).
+func TestPriority(t *testing.T) {
+	for _, tc := range []struct {
+		presence string
+		want     int8
+	}{
+		{`<presence><show>away</show></presence>`, 0},
+		{`<presence><priority>5</priority></presence>`, 5},
+		{`<presence><priority> -1 </priority></presence>`, -1},
+		{`<presence><priority>300</priority></presence>`, 0},
+		{`<presence><priority>x</priority></presence>`, 0},
+		{`<presence><priority/></presence>`, 0},
+	} {
+		require.Equal(t, tc.want, priority([]byte(tc.presence)), tc.presence)
+	}
+}
+
+// TestStanzaTooLarge: a client that sends a stanza of more than maxTokens
+// tokens is disconnected; its earlier stanzas were served.
+func TestStanzaTooLarge(t *testing.T) {
+	c2s, _ := testServer(t)
+	alice, err := login(t, c2s, "pa")
+	require.NoError(t, err)
+	alice.send(t, `<iq type="get" id="r1"><query xmlns="jabber:iq:roster"/></iq>`)
+	require.Contains(t, alice.expect(t, `id="r1"`), `type="result"`)
+	// The server may hang up before it has read all of it.
+	big := `<message to="alice@localhost"><body>` + strings.Repeat("<x/>", maxTokens) + `</body></message>`
+	_ = alice.s.Send(t.Context(), xml.NewDecoder(strings.NewReader(big)))
+	select {
+	case st, ok := <-alice.in:
+		require.False(t, ok, "the stream goes on: %s", st)
+	case <-time.After(wait):
+		t.Fatalf("the stream did not end within %v", wait)
+	}
+}
+
+// TestComponentSpeaksForItsDomain: what a component sends from another
+// domain, or without to, goes nowhere (the server would otherwise serve
+// it as a request to the component's own "account"); what it addresses
+// from its domain is delivered, in order.
+func TestComponentSpeaksForItsDomain(t *testing.T) {
+	c2s, comp := testServer(t)
+	mix, err := connectComponent(t, comp, "s3")
+	require.NoError(t, err)
+	alice, err := login(t, c2s, "pa")
+	require.NoError(t, err)
+	mix.send(t, `<iq type="get" id="noto" from="coven@mix.localhost"><query xmlns="jabber:iq:roster"/></iq>`)
+	mix.send(t, `<message type="chat" id="spoof" from="bob@localhost/x" to="`+alice.full+`"><body>Spoofed</body></message>`)
+	mix.send(t, `<iq type="get" id="sync" from="coven@mix.localhost" to="`+alice.full+`"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	alice.expect(t, `id="sync"`)
+	alice.send(t, `<iq type="result" id="sync" to="coven@mix.localhost"/>`)
+	mix.expect(t, `id="sync"`, `type="result"`)
+	require.Empty(t, mix.skipped, "the component got an answer to what it sent without to")
+	for _, st := range alice.skipped {
+		require.NotContains(t, st, "Spoofed")
+	}
+}
+
+// TestPresenceWithWhitespace: a client's presence that holds only
+// whitespace (a pretty-printing client) is its presence all the same: the
+// server asks for its disco#info to learn its MIX capability.
+func TestPresenceWithWhitespace(t *testing.T) {
+	c2s, _ := testServer(t)
+	alice, err := login(t, c2s, "pa")
+	require.NoError(t, err)
+	alice.send(t, "<presence>\n  </presence>")
+	query := alice.expect(t, `type="get"`, "disco#info")
+	alice.send(t, `<iq type="result" id="`+regexpID(t, query)+`" to="localhost"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`)
+	// Answered in order: the server, stopping, waits for no query.
+	alice.send(t, `<iq type="get" id="r1"><query xmlns="jabber:iq:roster"/></iq>`)
+	alice.expect(t, `id="r1"`)
 }
