@@ -12,6 +12,8 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/mixpam/mixpam"
+	"github.com/mixpam/mixpam/archive"
+	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/roster"
 )
@@ -180,4 +182,34 @@ func TestDispatchChildlessPresenceAfterCaps(t *testing.T) {
 			break
 		}
 	}
+}
+
+// New refuses a HostConfig without one of its required parts, naming it.
+func TestNewRefusesIncompleteHostConfig(t *testing.T) {
+	full := mixpam.HostConfig{
+		Sessions: host.NewMemSessions(), Router: make(wire, 1),
+		Rosters: roster.NewMemStore(), Archive: archive.NewMemStore(), Blocks: blocking.NewMemStore(),
+	}
+	for _, tc := range []struct {
+		want   string
+		change func(*mixpam.HostConfig)
+	}{
+		{"HostConfig.Sessions is required", func(c *mixpam.HostConfig) { c.Sessions = nil }},
+		{"HostConfig.Router is required", func(c *mixpam.HostConfig) { c.Router = nil }},
+		{"HostConfig.Rosters is required", func(c *mixpam.HostConfig) { c.Rosters = nil }},
+		{"HostConfig.Archive is required", func(c *mixpam.HostConfig) { c.Archive = nil }},
+		{"HostConfig.Blocks is required", func(c *mixpam.HostConfig) { c.Blocks = nil }},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			c := full
+			tc.change(&c)
+			d, err := mixpam.New(c)
+			require.ErrorContains(t, err, tc.want)
+			require.Nil(t, d)
+		})
+	}
+	d, err := mixpam.New(full)
+	require.NoError(t, err)
+	require.Contains(t, d.Features(), "urn:xmpp:blocking", "every handler's features")
+	d.Close()
 }

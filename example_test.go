@@ -13,10 +13,7 @@ import (
 	"github.com/mixpam/mixpam"
 	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/blocking"
-	"github.com/mixpam/mixpam/disco"
 	"github.com/mixpam/mixpam/host"
-	"github.com/mixpam/mixpam/pam"
-	"github.com/mixpam/mixpam/presence"
 	"github.com/mixpam/mixpam/roster"
 )
 
@@ -46,48 +43,9 @@ func (w wire) Route(ctx context.Context, to jid.JID, r xml.TokenReader) error {
 // newMixpam is a complete embedding: every handler, wired and dispatched,
 // over the host's sessions, stores and router.
 func newMixpam(sessions *host.MemSessions, w host.RawRouter) (*mixpam.Dispatcher, error) {
-	exchange := host.NewExchange(w)
-	rosters, archives, blocks := roster.NewMemStore(), archive.NewMemStore(), blocking.NewMemStore()
-	filter, err := blocking.NewFilter(blocking.FilterConfig{Checker: blocking.StoreChecker(blocks)})
-	if err != nil {
-		return nil, err
-	}
-	rosterH, err := roster.NewHandler(roster.HandlerConfig{Store: rosters, Sessions: sessions, Router: w})
-	if err != nil {
-		return nil, err
-	}
-	pres, err := presence.New(presence.Config{Sessions: sessions, Router: w, Rosters: rosters, Block: filter})
-	if err != nil {
-		return nil, err
-	}
-	join, err := pam.NewJoinHandler(pam.JoinConfig{Exchanger: exchange, Roster: rosterH, Presence: pres})
-	if err != nil {
-		return nil, err
-	}
-	fanOut, err := pam.NewFanOut(pam.FanOutConfig{Sessions: sessions, Router: w, Roster: rosters, Archive: archives, Block: filter})
-	if err != nil {
-		return nil, err
-	}
-	mam, err := archive.NewMAMHandler(archive.MAMConfig{Store: archives})
-	if err != nil {
-		return nil, err
-	}
-	blockH, err := blocking.NewHandler(blocking.HandlerConfig{Store: blocks, Sessions: sessions, Router: w, Presence: pres})
-	if err != nil {
-		return nil, err
-	}
-	resolver, err := disco.NewResolver(disco.ResolverConfig{Exchanger: exchange})
-	if err != nil {
-		return nil, err
-	}
-	return mixpam.NewDispatcher(mixpam.Config{
-		Router: w, Exchange: exchange, FanOut: fanOut, Presence: pres, Resolver: resolver, Flags: sessions,
-		IQ: []mixpam.IQ{
-			{Handler: join, Routes: pam.IQRoutes()},
-			{Handler: rosterH, Routes: roster.IQRoutes()},
-			{Handler: mam, Routes: archive.IQRoutes()},
-			{Handler: blockH, Routes: blocking.IQRoutes()},
-		},
+	return mixpam.New(mixpam.HostConfig{
+		Sessions: sessions, Router: w,
+		Rosters: roster.NewMemStore(), Archive: archive.NewMemStore(), Blocks: blocking.NewMemStore(),
 	})
 }
 
