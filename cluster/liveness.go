@@ -103,10 +103,13 @@ func (n *Node) Evicted() <-chan struct{} { return n.evicted }
 // is conditional on the entry's revision, so a session that bound again
 // meanwhile (on another node) stays.
 func (n *Node) purge(node string) {
-	gone := n.reg.purgeNode(node)
+	gone, sessions := n.reg.purgeNode(node)
 	n.log.Info("cluster: node dead, sessions purged", "node", node, "sessions", len(gone))
 	if len(gone) > 0 {
 		n.deleteStale(gone)
+	}
+	if len(sessions) > 0 && n.cfg.Purged != nil {
+		n.cfg.Purged(n.ctx, sessions)
 	}
 }
 

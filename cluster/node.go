@@ -14,6 +14,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"mellium.im/xmpp/jid"
+
 	"github.com/mixpam/mixpam/host"
 )
 
@@ -38,6 +40,15 @@ type Config struct {
 	// Prefix prefixes the names of the buckets and subjects the nodes
 	// share; nodes of one cluster use the same. Empty means "mixpam".
 	Prefix string
+	// Owned takes what other nodes hand to this node as the owner of a
+	// key (ToOwner). Nil means this node takes no owned traffic: only a
+	// cluster whose hosts never call ToOwner may leave it nil.
+	Owned OwnedHandler
+	// Purged, if set, is told the sessions of a dead node once this node
+	// has dropped them (Resources no longer lists them): each surviving
+	// node is told, so a host acts on the ones it owns. It is called from
+	// the goroutine that follows the nodes bucket and must not block long.
+	Purged func(ctx context.Context, sessions []jid.JID)
 	// Logger logs failures that have no caller to return them to (a stanza
 	// from another node that could not be delivered). Nil means silent.
 	Logger *slog.Logger
@@ -147,10 +158,14 @@ func (n *Node) start(ctx context.Context) error {
 		return err
 	}
 	n.exchange = host.NewExchange(n)
-	for subject, handle := range map[string]nats.MsgHandler{
+	handlers := map[string]nats.MsgHandler{
 		n.subject(n.id):       n.deliver,
 		n.answerSubject(n.id): n.deliverAnswer,
-	} {
+	}
+	if n.cfg.Owned != nil {
+		handlers[n.ownedSubject(n.id)] = n.deliverOwned
+	}
+	for subject, handle := range handlers {
 		sub, err := n.nc.Subscribe(subject, handle)
 		if err != nil {
 			return fmt.Errorf("cluster: subscribing to %s: %w", subject, err)

@@ -170,8 +170,9 @@ func (g *registry) waitApplied(ctx context.Context, rev uint64) error {
 }
 
 // purgeNode drops every session of node, which is dead, and returns their
-// keys and revisions, for the caller to delete from the bucket.
-func (g *registry) purgeNode(node string) []sessionMeta {
+// keys and revisions, for the caller to delete from the bucket, and their
+// full JIDs.
+func (g *registry) purgeNode(node string) ([]sessionMeta, []jid.JID) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.dead[node] = true
@@ -181,15 +182,17 @@ func (g *registry) purgeNode(node string) []sessionMeta {
 		g.changed = make(chan struct{})
 	}
 	var gone []sessionMeta
+	var sessions []jid.JID
 	for bare, u := range g.users {
 		for i := len(u.res) - 1; i >= 0; i-- {
 			if u.meta[i].node == node {
 				gone = append(gone, u.meta[i])
+				sessions = append(sessions, u.res[i].JID)
 				g.removeLocked(bare, u.res[i].JID)
 			}
 		}
 	}
-	return gone
+	return gone, sessions
 }
 
 // nodes returns the IDs of the nodes that have sessions in the copy.
