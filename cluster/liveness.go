@@ -108,6 +108,9 @@ func (n *Node) purge(node string) {
 	if len(gone) > 0 {
 		n.deleteStale(gone)
 	}
+	if n.cfg.Owned != nil {
+		n.rehandTo(node)
+	}
 	if len(sessions) > 0 && n.cfg.Purged != nil {
 		n.cfg.Purged(n.ctx, sessions)
 	}

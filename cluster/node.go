@@ -71,8 +71,15 @@ type Node struct {
 	reg   *registry
 	// exchange matches answers to the IQs this node sends (tagged ids,
 	// see exchange.go).
-	exchange  *host.Exchange
-	subs      []*nats.Subscription
+	exchange *host.Exchange
+	subs     []*nats.Subscription
+	// What this node handed to owners and awaits an acknowledgement for,
+	// and the owners that did not answer (owned.go).
+	ownedMu  sync.Mutex
+	ownedSeq uint64
+	pending  map[uint64]pendingOwned
+	suspects map[string]time.Time
+
 	evicted   chan struct{} // closed when the cluster declared this node dead
 	evictOnce sync.Once
 	ctx       context.Context // the node's lifetime
@@ -110,7 +117,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		log: cfg.Logger,
 		nc:  cfg.Conn,
 
-		evicted: make(chan struct{}),
+		evicted:  make(chan struct{}),
+		pending:  make(map[uint64]pendingOwned),
+		suspects: make(map[string]time.Time),
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
@@ -164,6 +173,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	if n.cfg.Owned != nil {
 		handlers[n.ownedSubject(n.id)] = n.deliverOwned
+		handlers[n.ackSubject(0)[:len(n.ackSubject(0))-1]+"*"] = n.deliverAck
 	}
 	for subject, handle := range handlers {
 		sub, err := n.nc.Subscribe(subject, handle)

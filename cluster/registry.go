@@ -152,6 +152,13 @@ func (g *registry) advance(rev uint64) {
 	}
 }
 
+// appliedRev returns the last bucket revision applied.
+func (g *registry) appliedRev() uint64 {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.applied
+}
+
 // waitApplied waits until the registry has applied revision rev.
 func (g *registry) waitApplied(ctx context.Context, rev uint64) error {
 	for {

@@ -50,6 +50,8 @@ type node struct {
 	arch *pgstore.ArchiveStore
 	ln   net.Listener
 	errc chan error
+	// killed is set by Kill.
+	killed bool
 	// Addr is the client-to-server address.
 	Addr string
 }
@@ -147,6 +149,7 @@ func (n *node) Close() error {
 // heartbeat reaches the others, which purge its sessions when its
 // heartbeat expires. Then its client connections end.
 func (n *node) Kill() {
+	n.killed = true
 	n.nc.Close()
 	_ = n.srv.Close()
 	<-n.errc
