@@ -80,6 +80,9 @@ func (n *Node) applyNode(e jetstream.KeyValueEntry) {
 		n.purge(e.Key())
 		return
 	}
+	if n.closing.Load() {
+		return // Close deleted it
+	}
 	// This node's own heartbeat expired or was deleted: it was cut off for
 	// longer than the TTL, and the others have purged its sessions and
 	// will ignore its writes. Say so once; the host drops its clients.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -80,6 +81,7 @@ type Node struct {
 	pending  map[uint64]pendingOwned
 	suspects map[string]time.Time
 
+	closing   atomic.Bool   // Close runs: its own heartbeat's deletion is no eviction
 	evicted   chan struct{} // closed when the cluster declared this node dead
 	evictOnce sync.Once
 	ctx       context.Context // the node's lifetime
@@ -201,6 +203,7 @@ func (n *Node) ID() string { return n.id }
 // from the shared buckets, so the other nodes drop them at once, and stops
 // the node. It does not close Config.Conn.
 func (n *Node) Close(ctx context.Context) error {
+	n.closing.Store(true)
 	var errs []error
 	for _, key := range n.reg.keysOf(n.id) {
 		if err := n.sess.Delete(ctx, key); err != nil {

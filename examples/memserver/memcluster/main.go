@@ -188,6 +188,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("shutting down")
 	err = n.Close()
-	logger.Info("stopped")
+	remote, handed := n.traffic()
+	logger.Info("stopped", "stanzas_to_other_nodes_sessions", remote, "handed_to_other_owners", handed)
 	return err
 }

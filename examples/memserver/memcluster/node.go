@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -46,6 +47,7 @@ type nodeConfig struct {
 type node struct {
 	srv  *server.Server
 	cn   *cluster.Node
+	seam *clusterSeam
 	nc   *nats.Conn
 	arch *pgstore.ArchiveStore
 	ln   net.Listener
@@ -82,6 +84,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 		nc.Close()
 		return nil, err
 	}
+	n.seam = &clusterSeam{Node: n.cn}
 	n.arch, err = pgstore.NewArchiveStore(cfg.Pool, pgstore.ArchiveConfig{Retention: cfg.Retention, Logger: log})
 	if err != nil {
 		n.abort()
@@ -96,7 +99,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 		Rosters:   pgstore.NewRosterStore(cfg.Pool),
 		Archive:   n.arch,
 		Blocks:    pgstore.NewBlockStore(cfg.Pool),
-		Cluster:   clusterSeam{n.cn},
+		Cluster:   n.seam,
 	}
 	if cfg.MIXDomain != "" {
 		scfg.NewMIX = func(r host.RawRouter) server.MIXService {
@@ -163,12 +166,35 @@ func (n *node) Kill() {
 // NATS for longer than the heartbeat TTL).
 func (n *node) Evicted() <-chan struct{} { return n.cn.Evicted() }
 
-// clusterSeam is the server's Cluster on a cluster.Node.
-type clusterSeam struct{ *cluster.Node }
+// clusterSeam is the server's Cluster on a cluster.Node. It counts what
+// crosses nodes, for the figures (traffic).
+type clusterSeam struct {
+	*cluster.Node
+	remote, handed atomic.Int64
+}
 
 // ToOwner implements server.Cluster.
-func (c clusterSeam) ToOwner(ctx context.Context, key jid.JID, kind server.OwnedKind, to jid.JID, raw []byte) (bool, error) {
-	return c.Node.ToOwner(ctx, cluster.Owned{Key: key, To: to, Kind: string(kind), Raw: raw})
+func (c *clusterSeam) ToOwner(ctx context.Context, key jid.JID, kind server.OwnedKind, to jid.JID, raw []byte) (bool, error) {
+	sent, err := c.Node.ToOwner(ctx, cluster.Owned{Key: key, To: to, Kind: string(kind), Raw: raw})
+	if sent {
+		c.handed.Add(1)
+	}
+	return sent, err
+}
+
+// RouteRemote implements server.Cluster.
+func (c *clusterSeam) RouteRemote(ctx context.Context, to jid.JID, raw []byte) (bool, error) {
+	sent, err := c.Node.RouteRemote(ctx, to, raw)
+	if sent {
+		c.remote.Add(1)
+	}
+	return sent, err
+}
+
+// traffic says how many stanzas this node sent to sessions on other nodes,
+// and handed to other owner nodes.
+func (n *node) traffic() (remote, handed int64) {
+	return n.seam.remote.Load(), n.seam.handed.Load()
 }
 
 // gate hands what the cluster delivers to the node's server once the
