@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"mellium.im/xmpp/jid"
 )
 
 // beat renews the node's heartbeat key every third of its TTL until the
@@ -63,12 +65,27 @@ func (n *Node) followNodes(w jetstream.KeyWatcher) {
 				return
 			}
 			if e != nil {
-				n.applyNode(e)
+				n.followNode(e)
 			}
 		case <-n.ctx.Done():
 			return
 		}
 	}
+}
+
+// followNode applies a change of the nodes bucket after the initial load,
+// and tells Config.Moved when the live nodes changed.
+func (n *Node) followNode(e jetstream.KeyValueEntry) {
+	before := n.reg.liveNodes()
+	n.applyNode(e)
+	after := n.reg.liveNodes()
+	if n.cfg.Moved == nil || slices.Equal(before, after) {
+		return
+	}
+	n.cfg.Moved(n.ctx, func(key jid.JID) bool {
+		k := key.Bare().String()
+		return owner(before, k) != owner(after, k)
+	})
 }
 
 func (n *Node) applyNode(e jetstream.KeyValueEntry) {

@@ -50,6 +50,12 @@ type Config struct {
 	// node is told, so a host acts on the ones it owns. It is called from
 	// the goroutine that follows the nodes bucket and must not block long.
 	Purged func(ctx context.Context, sessions []jid.JID)
+	// Moved, if set, is told when the live nodes change (a node joined or
+	// died), with moved, which reports whether a key's owner changed: the
+	// host tells the new owners what they must know of its sessions (their
+	// presence, say). It is called from the goroutine that follows the
+	// nodes bucket, after Purged, and must not block long.
+	Moved func(ctx context.Context, moved func(key jid.JID) bool)
 	// Logger logs failures that have no caller to return them to (a stanza
 	// from another node that could not be delivered). Nil means silent.
 	Logger *slog.Logger

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
@@ -29,7 +30,11 @@ var users = []string{"alice", "bob", "carol", "dave", "erin"}
 // testCluster is nodes of one cluster in the test process: one embedded
 // NATS server, one PostgreSQL schema, servers on loopback.
 type testCluster struct {
-	nodes map[string]*node
+	natsURL string
+	pool    *pgxpool.Pool
+	store   *accounts.Store
+	nodes   map[string]*node
+	passwords map[string]string
 	// servers are the nodes as clients see them: an address to log in to.
 	servers map[string]*testclient.Server
 }
@@ -52,25 +57,43 @@ func startCluster(t *testing.T, names ...string) *testCluster {
 		require.NoError(t, store.Add(u, "pw-"+u))
 		passwords[u] = "pw-" + u
 	}
-	tc := &testCluster{nodes: map[string]*node{}, servers: map[string]*testclient.Server{}}
+	tc := &testCluster{natsURL: ns.ClientURL(), pool: pool, store: store, passwords: passwords,
+		nodes: map[string]*node{}, servers: map[string]*testclient.Server{}}
 	for _, name := range names {
-		n, err := startNode(ctx, nodeConfig{
-			Name: name, NATS: ns.ClientURL(), Domain: domain, MIXDomain: mixDomain,
-			Listen: "127.0.0.1:0", Accounts: store, Pool: pool,
-		})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			if !n.killed {
-				require.NoError(t, n.Close())
-			}
-		})
-		tc.nodes[name] = n
-		tc.servers[name] = testclient.Remote(n.Addr, domain, passwords)
+		tc.add(t, name)
 	}
-	for _, n := range tc.nodes {
-		require.NoError(t, n.cn.WaitLive(ctx, len(names)))
-	}
+	tc.waitLive(t)
 	return tc
+}
+
+// add starts a node.
+func (tc *testCluster) add(t *testing.T, name string) *node {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := startNode(ctx, nodeConfig{
+		Name: name, NATS: tc.natsURL, Domain: domain, MIXDomain: mixDomain,
+		Listen: "127.0.0.1:0", Accounts: tc.store, Pool: tc.pool,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if !n.killed {
+			require.NoError(t, n.Close())
+		}
+	})
+	tc.nodes[name] = n
+	tc.servers[name] = testclient.Remote(n.Addr, domain, tc.passwords)
+	return n
+}
+
+// waitLive waits until every node sees every other.
+func (tc *testCluster) waitLive(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, n := range tc.nodes {
+		require.NoError(t, n.cn.WaitLive(ctx, len(tc.nodes)))
+	}
 }
 
 // login logs name in on node as a MIX-capable client with the given
@@ -273,6 +296,74 @@ func TestNodeDeath(t *testing.T) {
 	for _, c := range []*testclient.Client{alice, bob, dave2, erin2} {
 		require.ElementsMatch(t, sent, archived(t, c, "q-"+c.JID.Localpart()), c.JID.String())
 	}
+}
+
+// TestOwnerJoins adds a node to a running cluster: the users whose owner it
+// becomes keep their channel presence, because their sessions' nodes tell
+// the new owner of them (their presence goes to it, and from it to the
+// channels), so that it also sends their unavailable presence when they
+// leave.
+func TestOwnerJoins(t *testing.T) {
+	tc := startCluster(t, "n1", "n2")
+	clients := map[string]*testclient.Client{}
+	for i, u := range users {
+		clients[u] = tc.login(t, []string{"n1", "n2"}[i%2], u, "r")
+	}
+	createCoven(t, clients["alice"])
+	for i, u := range users {
+		join(t, clients[u], fmt.Sprintf("j%d", i))
+	}
+	ownerOf := func(key string) string { return tc.nodes["n1"].cn.Owner(jid.MustParse(key)) }
+	before := map[string]string{}
+	for _, u := range users {
+		before[u] = ownerOf(u + "@" + domain)
+	}
+	mixOwner := ownerOf(mixDomain)
+
+	// A third node whose ID takes over some user but not the MIX service,
+	// whose channels live in memory (node IDs are random: try again).
+	var moved string
+	for try := 0; moved == ""; try++ {
+		require.Less(t, try, 20, "no new node took over a user without the MIX service")
+		name := fmt.Sprintf("n3-%d", try)
+		n3 := tc.add(t, name)
+		tc.waitLive(t)
+		if ownerOf(mixDomain) == mixOwner {
+			for _, u := range users {
+				if ownerOf(u+"@"+domain) == n3.cn.ID() {
+					moved = u
+					break
+				}
+			}
+		}
+		if moved == "" {
+			require.NoError(t, n3.Close())
+			n3.killed = true // closed
+			delete(tc.nodes, name)
+			tc.waitLive(t)
+			for _, u := range users {
+				require.Equal(t, before[u], ownerOf(u+"@"+domain), "owners back as before")
+			}
+		}
+	}
+	watcher := clients["alice"]
+	if moved == "alice" {
+		watcher = clients["bob"]
+	}
+	mover := clients[moved]
+	isMovers := func(typ string) func(packet.Packet) bool {
+		return func(p packet.Packet) bool {
+			return p.Kind == packet.Presence && p.Type == typ && p.From.Domainpart() == mixDomain &&
+				p.From.Resourcepart() == "r" && strings.Contains(string(p.Raw), "<jid>"+moved+"@"+domain+"/r</jid>")
+		}
+	}
+	// The new owner learnt of the mover's session: its presence went from
+	// there to the channel, which sends it to the participants.
+	watcher.TakeAll(isMovers(""))
+	watcher.Expect(t, moved+"'s presence, through the new owner", isMovers(""))
+	// So the new owner tells the channel when the session ends.
+	mover.Close(t)
+	watcher.Expect(t, moved+"'s unavailable presence", isMovers("unavailable"))
 }
 
 // purgeBound is the bound the issue sets on a dead node's sessions.

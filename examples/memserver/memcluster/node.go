@@ -77,6 +77,7 @@ func startNode(ctx context.Context, cfg nodeConfig) (*node, error) {
 		Local:        g,
 		Owned:        g.owned,
 		Purged:       g.purged,
+		Moved:        g.moved,
 		HeartbeatTTL: cfg.HeartbeatTTL,
 		Logger:       log,
 	})
@@ -248,6 +249,12 @@ func (g *gate) owned(ctx context.Context, o cluster.Owned) {
 func (g *gate) purged(ctx context.Context, sessions []jid.JID) {
 	if srv := g.server(ctx); srv != nil {
 		srv.SessionsPurged(ctx, sessions)
+	}
+}
+
+func (g *gate) moved(ctx context.Context, moved func(jid.JID) bool) {
+	if srv := g.server(ctx); srv != nil {
+		srv.OwnersMoved(ctx, moved)
 	}
 }
 

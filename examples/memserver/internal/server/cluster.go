@@ -139,6 +139,36 @@ func (s *Server) SessionsPurged(ctx context.Context, sessions []jid.JID) {
 	}
 }
 
+// OwnersMoved tells the server that users' owner nodes changed (a node
+// joined or died; moved reports a user whose owner changed): the presence
+// of each of its sessions of such a user goes to the new owner, whose
+// presence handler then knows the session (to send its presence to a
+// channel joined later, and its unavailable presence when it ends) and
+// refreshes the session's channels. It returns at once; the work runs on a
+// goroutine of its own.
+func (s *Server) OwnersMoved(ctx context.Context, moved func(user jid.JID) bool) {
+	s.mu.Lock()
+	var sessions []*session
+	for c := range s.live {
+		if sess, ok := c.(*session); ok && moved(sess.jid) {
+			sessions = append(sessions, sess)
+		}
+	}
+	s.mu.Unlock()
+	if len(sessions) == 0 {
+		return
+	}
+	s.goConn(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handlerTimeout)
+		defer cancel()
+		for _, sess := range sessions {
+			if current, ok := s.sessionPresence(sess.jid); ok {
+				sess.toChannels(ctx, current)
+			}
+		}
+	})
+}
+
 // LocalRouter returns the server's router: what a cluster delivers with on
 // this node (cluster.Config.Local), stanzas from other nodes included.
 func (s *Server) LocalRouter() host.RawRouter { return s.router }
