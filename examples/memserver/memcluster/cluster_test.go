@@ -30,10 +30,10 @@ var users = []string{"alice", "bob", "carol", "dave", "erin"}
 // testCluster is nodes of one cluster in the test process: one embedded
 // NATS server, one PostgreSQL schema, servers on loopback.
 type testCluster struct {
-	natsURL string
-	pool    *pgxpool.Pool
-	store   *accounts.Store
-	nodes   map[string]*node
+	natsURL   string
+	pool      *pgxpool.Pool
+	store     *accounts.Store
+	nodes     map[string]*node
 	passwords map[string]string
 	// servers are the nodes as clients see them: an address to log in to.
 	servers map[string]*testclient.Server
