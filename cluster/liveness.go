@@ -22,6 +22,7 @@ func (n *Node) beat() {
 			if n.isEvicted() {
 				return // the others ignore this node's beats now
 			}
+			n.forgetStale()
 			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.HeartbeatTTL/3)
 			if _, err := n.nodes.PutString(ctx, n.id, n.cfg.Name); err != nil && n.ctx.Err() == nil {
 				n.log.Warn("cluster: heartbeat failed", "node", n.id, "err", err)

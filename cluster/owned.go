@@ -73,7 +73,7 @@ func (n *Node) ToOwner(_ context.Context, o Owned) (bool, error) {
 	n.ownedMu.Lock()
 	n.ownedSeq++
 	seq := n.ownedSeq
-	n.pending[seq] = pendingOwned{o: o, owner: owner}
+	n.pending[seq] = pendingOwned{o: o, owner: owner, at: time.Now()}
 	n.ownedMu.Unlock()
 	msg := &nats.Msg{Subject: n.ownedSubject(owner), Reply: n.ackSubject(seq), Data: o.Raw, Header: nats.Header{
 		keyHeader:  {o.Key.Bare().String()},
@@ -95,6 +95,22 @@ func (n *Node) ToOwner(_ context.Context, o Owned) (bool, error) {
 type pendingOwned struct {
 	o     Owned
 	owner string
+	at    time.Time
+}
+
+// forgetStale drops what a live owner has not acknowledged for two
+// heartbeat TTLs (an acknowledgement lost while the connection
+// reconnected): the owner was alive, so it most likely took it, and
+// handing it over again could duplicate it.
+func (n *Node) forgetStale() {
+	limit := time.Now().Add(-2 * n.cfg.HeartbeatTTL)
+	n.ownedMu.Lock()
+	defer n.ownedMu.Unlock()
+	for seq, p := range n.pending {
+		if p.at.Before(limit) {
+			delete(n.pending, seq)
+		}
+	}
 }
 
 func (n *Node) ackSubject(seq uint64) string {
