@@ -46,6 +46,8 @@ func (n *Node) watchNodes(ctx context.Context) error {
 		select {
 		case e := <-w.Updates():
 			if e == nil { // the end of the initial values
+				_, ver := n.reg.liveVersion()
+				n.reg.movedThrough(ver) // nothing moved for this new node
 				n.wg.Go(func() { n.followNodes(w) })
 				return nil
 			}
@@ -79,14 +81,14 @@ func (n *Node) followNodes(w jetstream.KeyWatcher) {
 func (n *Node) followNode(e jetstream.KeyValueEntry) {
 	before := n.reg.liveNodes()
 	n.applyNode(e)
-	after := n.reg.liveNodes()
-	if n.cfg.Moved == nil || slices.Equal(before, after) {
-		return
+	after, ver := n.reg.liveVersion()
+	if n.cfg.Moved != nil && !slices.Equal(before, after) {
+		n.cfg.Moved(n.ctx, func(key jid.JID) bool {
+			k := key.Bare().String()
+			return owner(before, k) != owner(after, k)
+		})
 	}
-	n.cfg.Moved(n.ctx, func(key jid.JID) bool {
-		k := key.Bare().String()
-		return owner(before, k) != owner(after, k)
-	})
+	n.reg.movedThrough(ver)
 }
 
 func (n *Node) applyNode(e jetstream.KeyValueEntry) {

@@ -163,17 +163,6 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("cluster: nodes bucket: %w", err)
 	}
 	n.reg = newRegistry(n.id)
-	// Beat first, so that no other node's sweep takes this node's first
-	// sessions for a dead node's.
-	if _, err := n.nodes.PutString(ctx, n.id, n.cfg.Name); err != nil {
-		return fmt.Errorf("cluster: first heartbeat: %w", err)
-	}
-	if err := n.watchNodes(ctx); err != nil {
-		return err
-	}
-	if err := n.watchSessions(ctx); err != nil {
-		return err
-	}
 	n.exchange = host.NewExchange(n)
 	handlers := map[string]nats.MsgHandler{
 		n.subject(n.id):       n.deliver,
@@ -190,12 +179,24 @@ func (n *Node) start(ctx context.Context) error {
 		}
 		n.subs = append(n.subs, sub)
 	}
-	// Flush so that the subscription is in place before anyone can learn
-	// of this node's sessions (Flush insists on a deadline).
+	// Subscribe, and flush so that the subscriptions are in place, before
+	// the first heartbeat: once other nodes see this node alive they may
+	// hand it its users' traffic (Flush insists on a deadline).
 	fctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatTTL)
 	defer cancel()
 	if err := n.nc.FlushWithContext(fctx); err != nil {
 		return fmt.Errorf("cluster: subscribing: %w", err)
+	}
+	// Beat before this node has sessions, so that no other node's sweep
+	// takes its first sessions for a dead node's.
+	if _, err := n.nodes.PutString(ctx, n.id, n.cfg.Name); err != nil {
+		return fmt.Errorf("cluster: first heartbeat: %w", err)
+	}
+	if err := n.watchNodes(ctx); err != nil {
+		return err
+	}
+	if err := n.watchSessions(ctx); err != nil {
+		return err
 	}
 	n.wg.Go(n.beat)
 	n.sweep(ctx)

@@ -58,15 +58,17 @@ func mix64(x uint64) uint64 {
 // LiveNodes returns the IDs of the nodes this node sees alive, sorted.
 func (n *Node) LiveNodes() []string { return slices.Clone(n.reg.liveNodes()) }
 
-// WaitLive waits until this node sees at least count live nodes (itself
-// included), or ctx ends: a host that starts several nodes at once waits
-// for them to see each other, so that they agree on owners from the start.
+// WaitLive waits until this node sees count live nodes (itself included)
+// and Config.Moved has returned for what it saw change, or ctx
+// ends: a host that starts several nodes at once waits for them to see
+// each other, so that they agree on owners from the start.
 func (n *Node) WaitLive(ctx context.Context, count int) error {
 	for {
 		n.reg.mu.RLock()
 		live, changed := len(n.reg.live), n.reg.changed
+		done := n.reg.movedVer >= n.reg.liveVer
 		n.reg.mu.RUnlock()
-		if live >= count {
+		if live == count && done {
 			return nil
 		}
 		select {

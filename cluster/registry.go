@@ -21,6 +21,9 @@ type registry struct {
 	changed chan struct{}            // closed and replaced when applied or live changes
 	dead    map[string]bool          // nodes whose heartbeat expired
 	live    []string                 // nodes with a heartbeat, sorted
+	// liveVer counts the changes of live; movedVer is the last of them
+	// whose Config.Moved has returned (the host told the new owners).
+	liveVer, movedVer uint64
 }
 
 // userSessions holds one user's sessions: res is what Resources copies, and
@@ -185,6 +188,7 @@ func (g *registry) purgeNode(node string) ([]sessionMeta, []jid.JID) {
 	g.dead[node] = true
 	if i, ok := slices.BinarySearch(g.live, node); ok {
 		g.live = slices.Delete(slices.Clone(g.live), i, i+1)
+		g.liveVer++
 		close(g.changed)
 		g.changed = make(chan struct{})
 	}
@@ -250,6 +254,26 @@ func (g *registry) alive(node string) {
 	}
 	if i, ok := slices.BinarySearch(g.live, node); !ok {
 		g.live = slices.Insert(slices.Clone(g.live), i, node)
+		g.liveVer++
+		close(g.changed)
+		g.changed = make(chan struct{})
+	}
+}
+
+// liveVersion returns the live nodes and the version of that list.
+func (g *registry) liveVersion() ([]string, uint64) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.live, g.liveVer
+}
+
+// movedThrough records that the host was told of the owner changes up to
+// live version ver.
+func (g *registry) movedThrough(ver uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ver > g.movedVer {
+		g.movedVer = ver
 		close(g.changed)
 		g.changed = make(chan struct{})
 	}

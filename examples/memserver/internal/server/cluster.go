@@ -143,9 +143,9 @@ func (s *Server) SessionsPurged(ctx context.Context, sessions []jid.JID) {
 // joined or died; moved reports a user whose owner changed): the presence
 // of each of its sessions of such a user goes to the new owner, whose
 // presence handler then knows the session (to send its presence to a
-// channel joined later, and its unavailable presence when it ends) and
-// refreshes the session's channels. It returns at once; the work runs on a
-// goroutine of its own.
+// channel joined later, and its unavailable presence when it ends). It
+// hands them over before it returns, so what the sessions send afterwards
+// reaches the new owner after them.
 func (s *Server) OwnersMoved(ctx context.Context, moved func(user jid.JID) bool) {
 	s.mu.Lock()
 	var sessions []*session
@@ -155,18 +155,13 @@ func (s *Server) OwnersMoved(ctx context.Context, moved func(user jid.JID) bool)
 		}
 	}
 	s.mu.Unlock()
-	if len(sessions) == 0 {
-		return
-	}
-	s.goConn(func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handlerTimeout)
-		defer cancel()
-		for _, sess := range sessions {
-			if current, ok := s.sessionPresence(sess.jid); ok {
-				sess.toChannels(ctx, current)
-			}
+	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
+	defer cancel()
+	for _, sess := range sessions {
+		if current, ok := s.sessionPresence(sess.jid); ok {
+			sess.toChannels(ctx, current)
 		}
-	})
+	}
 }
 
 // LocalRouter returns the server's router: what a cluster delivers with on
