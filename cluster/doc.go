@@ -22,6 +22,13 @@
 // delivers them, in order. Delivery between nodes is core NATS, at most
 // once, like a stream to a peer server (RFC 6120 §10).
 //
+// Per-user state (the presence cache, roster locks, join lanes of mixpam's
+// handlers) stays in one process: the owner node of the user, chosen by
+// rendezvous hashing over the live nodes (Owner). ToOwner hands a stanza or
+// event to the owner, which acknowledges it; a dead owner's "no responders"
+// sends it on to the next node at once. Config.Moved tells the host when
+// owners change, so that it can tell the new owners about its sessions.
+//
 // A Node is also a host.Exchanger: it tags the ids of the IQs it sends
 // with its ID, so that an answer reaching any node (Receive, which the host
 // calls for every IQ answer before routing it) is forwarded to the node

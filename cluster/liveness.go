@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"mellium.im/xmpp/jid"
 )
 
 // beat renews the node's heartbeat key every third of its TTL until the
@@ -20,6 +22,7 @@ func (n *Node) beat() {
 			if n.isEvicted() {
 				return // the others ignore this node's beats now
 			}
+			n.forgetStale()
 			ctx, cancel := context.WithTimeout(n.ctx, n.cfg.HeartbeatTTL/3)
 			if _, err := n.nodes.PutString(ctx, n.id, n.cfg.Name); err != nil && n.ctx.Err() == nil {
 				n.log.Warn("cluster: heartbeat failed", "node", n.id, "err", err)
@@ -43,6 +46,8 @@ func (n *Node) watchNodes(ctx context.Context) error {
 		select {
 		case e := <-w.Updates():
 			if e == nil { // the end of the initial values
+				_, ver := n.reg.liveVersion()
+				n.reg.movedThrough(ver) // nothing moved for this new node
 				n.wg.Go(func() { n.followNodes(w) })
 				return nil
 			}
@@ -63,12 +68,27 @@ func (n *Node) followNodes(w jetstream.KeyWatcher) {
 				return
 			}
 			if e != nil {
-				n.applyNode(e)
+				n.followNode(e)
 			}
 		case <-n.ctx.Done():
 			return
 		}
 	}
+}
+
+// followNode applies a change of the nodes bucket after the initial load,
+// and tells Config.Moved when the live nodes changed.
+func (n *Node) followNode(e jetstream.KeyValueEntry) {
+	before := n.reg.liveNodes()
+	n.applyNode(e)
+	after, ver := n.reg.liveVersion()
+	if n.cfg.Moved != nil && !slices.Equal(before, after) {
+		n.cfg.Moved(n.ctx, func(key jid.JID) bool {
+			k := key.Bare().String()
+			return owner(before, k) != owner(after, k)
+		})
+	}
+	n.reg.movedThrough(ver)
 }
 
 func (n *Node) applyNode(e jetstream.KeyValueEntry) {
@@ -79,6 +99,9 @@ func (n *Node) applyNode(e jetstream.KeyValueEntry) {
 	if e.Key() != n.id {
 		n.purge(e.Key())
 		return
+	}
+	if n.closing.Load() {
+		return // Close deleted it
 	}
 	// This node's own heartbeat expired or was deleted: it was cut off for
 	// longer than the TTL, and the others have purged its sessions and
@@ -103,10 +126,16 @@ func (n *Node) Evicted() <-chan struct{} { return n.evicted }
 // is conditional on the entry's revision, so a session that bound again
 // meanwhile (on another node) stays.
 func (n *Node) purge(node string) {
-	gone := n.reg.purgeNode(node)
+	gone, sessions := n.reg.purgeNode(node)
 	n.log.Info("cluster: node dead, sessions purged", "node", node, "sessions", len(gone))
 	if len(gone) > 0 {
 		n.deleteStale(gone)
+	}
+	if n.cfg.Owned != nil {
+		n.rehandTo(node)
+	}
+	if len(sessions) > 0 && n.cfg.Purged != nil {
+		n.cfg.Purged(n.ctx, sessions)
 	}
 }
 

@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"mellium.im/xmpp/jid"
 
 	"github.com/mixpam/mixpam/host"
 )
@@ -38,6 +41,21 @@ type Config struct {
 	// Prefix prefixes the names of the buckets and subjects the nodes
 	// share; nodes of one cluster use the same. Empty means "mixpam".
 	Prefix string
+	// Owned takes what other nodes hand to this node as the owner of a
+	// key (ToOwner). Nil means this node takes no owned traffic: only a
+	// cluster whose hosts never call ToOwner may leave it nil.
+	Owned OwnedHandler
+	// Purged, if set, is told the sessions of a dead node once this node
+	// has dropped them (Resources no longer lists them): each surviving
+	// node is told, so a host acts on the ones it owns. It is called from
+	// the goroutine that follows the nodes bucket and must not block long.
+	Purged func(ctx context.Context, sessions []jid.JID)
+	// Moved, if set, is told when the live nodes change (a node joined or
+	// died), with moved, which reports whether a key's owner changed: the
+	// host tells the new owners what they must know of its sessions (their
+	// presence, say). It is called from the goroutine that follows the
+	// nodes bucket, after Purged, and must not block long.
+	Moved func(ctx context.Context, moved func(key jid.JID) bool)
 	// Logger logs failures that have no caller to return them to (a stanza
 	// from another node that could not be delivered). Nil means silent.
 	Logger *slog.Logger
@@ -60,8 +78,16 @@ type Node struct {
 	reg   *registry
 	// exchange matches answers to the IQs this node sends (tagged ids,
 	// see exchange.go).
-	exchange  *host.Exchange
-	subs      []*nats.Subscription
+	exchange *host.Exchange
+	subs     []*nats.Subscription
+	// What this node handed to owners and awaits an acknowledgement for,
+	// and the owners that did not answer (owned.go).
+	ownedMu  sync.Mutex
+	ownedSeq uint64
+	pending  map[uint64]pendingOwned
+	suspects map[string]time.Time
+
+	closing   atomic.Bool   // Close runs: its own heartbeat's deletion is no eviction
 	evicted   chan struct{} // closed when the cluster declared this node dead
 	evictOnce sync.Once
 	ctx       context.Context // the node's lifetime
@@ -99,7 +125,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		log: cfg.Logger,
 		nc:  cfg.Conn,
 
-		evicted: make(chan struct{}),
+		evicted:  make(chan struct{}),
+		pending:  make(map[uint64]pendingOwned),
+		suspects: make(map[string]time.Time),
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
@@ -135,8 +163,32 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("cluster: nodes bucket: %w", err)
 	}
 	n.reg = newRegistry(n.id)
-	// Beat first, so that no other node's sweep takes this node's first
-	// sessions for a dead node's.
+	n.exchange = host.NewExchange(n)
+	handlers := map[string]nats.MsgHandler{
+		n.subject(n.id):       n.deliver,
+		n.answerSubject(n.id): n.deliverAnswer,
+	}
+	if n.cfg.Owned != nil {
+		handlers[n.ownedSubject(n.id)] = n.deliverOwned
+		handlers[n.ackSubject(0)[:len(n.ackSubject(0))-1]+"*"] = n.deliverAck
+	}
+	for subject, handle := range handlers {
+		sub, err := n.nc.Subscribe(subject, handle)
+		if err != nil {
+			return fmt.Errorf("cluster: subscribing to %s: %w", subject, err)
+		}
+		n.subs = append(n.subs, sub)
+	}
+	// Subscribe, and flush so that the subscriptions are in place, before
+	// the first heartbeat: once other nodes see this node alive they may
+	// hand it its users' traffic (Flush insists on a deadline).
+	fctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatTTL)
+	defer cancel()
+	if err := n.nc.FlushWithContext(fctx); err != nil {
+		return fmt.Errorf("cluster: subscribing: %w", err)
+	}
+	// Beat before this node has sessions, so that no other node's sweep
+	// takes its first sessions for a dead node's.
 	if _, err := n.nodes.PutString(ctx, n.id, n.cfg.Name); err != nil {
 		return fmt.Errorf("cluster: first heartbeat: %w", err)
 	}
@@ -145,24 +197,6 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	if err := n.watchSessions(ctx); err != nil {
 		return err
-	}
-	n.exchange = host.NewExchange(n)
-	for subject, handle := range map[string]nats.MsgHandler{
-		n.subject(n.id):       n.deliver,
-		n.answerSubject(n.id): n.deliverAnswer,
-	} {
-		sub, err := n.nc.Subscribe(subject, handle)
-		if err != nil {
-			return fmt.Errorf("cluster: subscribing to %s: %w", subject, err)
-		}
-		n.subs = append(n.subs, sub)
-	}
-	// Flush so that the subscription is in place before anyone can learn
-	// of this node's sessions (Flush insists on a deadline).
-	fctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatTTL)
-	defer cancel()
-	if err := n.nc.FlushWithContext(fctx); err != nil {
-		return fmt.Errorf("cluster: subscribing: %w", err)
 	}
 	n.wg.Go(n.beat)
 	n.sweep(ctx)
@@ -176,6 +210,7 @@ func (n *Node) ID() string { return n.id }
 // from the shared buckets, so the other nodes drop them at once, and stops
 // the node. It does not close Config.Conn.
 func (n *Node) Close(ctx context.Context) error {
+	n.closing.Store(true)
 	var errs []error
 	for _, key := range n.reg.keysOf(n.id) {
 		if err := n.sess.Delete(ctx, key); err != nil {

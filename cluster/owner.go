@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"hash/fnv"
 	"slices"
 
@@ -22,7 +23,7 @@ import (
 // README for what the library's per-user state does while ownership
 // moves.
 func (n *Node) Owner(user jid.JID) string {
-	return owner(n.reg.liveNodes(), user.Bare().String())
+	return owner(n.ownerCandidates(), user.Bare().String())
 }
 
 // owner picks the node with the highest score(node, bare). The score must
@@ -56,3 +57,24 @@ func mix64(x uint64) uint64 {
 
 // LiveNodes returns the IDs of the nodes this node sees alive, sorted.
 func (n *Node) LiveNodes() []string { return slices.Clone(n.reg.liveNodes()) }
+
+// WaitLive waits until this node sees count live nodes (itself included)
+// and Config.Moved has returned for what it saw change, or ctx
+// ends: a host that starts several nodes at once waits for them to see
+// each other, so that they agree on owners from the start.
+func (n *Node) WaitLive(ctx context.Context, count int) error {
+	for {
+		n.reg.mu.RLock()
+		live, changed := len(n.reg.live), n.reg.changed
+		done := n.reg.movedVer >= n.reg.liveVer
+		n.reg.mu.RUnlock()
+		if live == count && done {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -21,6 +21,9 @@ type registry struct {
 	changed chan struct{}            // closed and replaced when applied or live changes
 	dead    map[string]bool          // nodes whose heartbeat expired
 	live    []string                 // nodes with a heartbeat, sorted
+	// liveVer counts the changes of live; movedVer is the last of them
+	// whose Config.Moved has returned (the host told the new owners).
+	liveVer, movedVer uint64
 }
 
 // userSessions holds one user's sessions: res is what Resources copies, and
@@ -152,6 +155,13 @@ func (g *registry) advance(rev uint64) {
 	}
 }
 
+// appliedRev returns the last bucket revision applied.
+func (g *registry) appliedRev() uint64 {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.applied
+}
+
 // waitApplied waits until the registry has applied revision rev.
 func (g *registry) waitApplied(ctx context.Context, rev uint64) error {
 	for {
@@ -170,26 +180,30 @@ func (g *registry) waitApplied(ctx context.Context, rev uint64) error {
 }
 
 // purgeNode drops every session of node, which is dead, and returns their
-// keys and revisions, for the caller to delete from the bucket.
-func (g *registry) purgeNode(node string) []sessionMeta {
+// keys and revisions, for the caller to delete from the bucket, and their
+// full JIDs.
+func (g *registry) purgeNode(node string) ([]sessionMeta, []jid.JID) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.dead[node] = true
 	if i, ok := slices.BinarySearch(g.live, node); ok {
 		g.live = slices.Delete(slices.Clone(g.live), i, i+1)
+		g.liveVer++
 		close(g.changed)
 		g.changed = make(chan struct{})
 	}
 	var gone []sessionMeta
+	var sessions []jid.JID
 	for bare, u := range g.users {
 		for i := len(u.res) - 1; i >= 0; i-- {
 			if u.meta[i].node == node {
 				gone = append(gone, u.meta[i])
+				sessions = append(sessions, u.res[i].JID)
 				g.removeLocked(bare, u.res[i].JID)
 			}
 		}
 	}
-	return gone
+	return gone, sessions
 }
 
 // nodes returns the IDs of the nodes that have sessions in the copy.
@@ -240,6 +254,26 @@ func (g *registry) alive(node string) {
 	}
 	if i, ok := slices.BinarySearch(g.live, node); !ok {
 		g.live = slices.Insert(slices.Clone(g.live), i, node)
+		g.liveVer++
+		close(g.changed)
+		g.changed = make(chan struct{})
+	}
+}
+
+// liveVersion returns the live nodes and the version of that list.
+func (g *registry) liveVersion() ([]string, uint64) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.live, g.liveVer
+}
+
+// movedThrough records that the host was told of the owner changes up to
+// live version ver.
+func (g *registry) movedThrough(ver uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ver > g.movedVer {
+		g.movedVer = ver
 		close(g.changed)
 		g.changed = make(chan struct{})
 	}

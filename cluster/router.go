@@ -32,11 +32,24 @@ func (n *Node) Route(ctx context.Context, to jid.JID, stanza xml.TokenReader) er
 
 // RouteRaw implements host.RawRouter, as Route does.
 func (n *Node) RouteRaw(ctx context.Context, to jid.JID, raw []byte) error {
+	sent, err := n.RouteRemote(ctx, to, raw)
+	if sent || err != nil {
+		return err
+	}
+	return host.RouteBytes(ctx, n.cfg.Local, to, raw)
+}
+
+// RouteRemote publishes raw to the node that to, a session bound on another
+// node, is bound on, and reports whether it did; for anything else it sends
+// nothing and reports false. A host whose own router delivers to its local
+// sessions calls it for a full JID it has no session for. raw may be reused
+// once it returns.
+func (n *Node) RouteRemote(_ context.Context, to jid.JID, raw []byte) (bool, error) {
 	node, remote := n.remote(to)
 	if !remote {
-		return host.RouteBytes(ctx, n.cfg.Local, to, raw)
+		return false, nil
 	}
-	return n.publish(node, to, raw)
+	return true, n.publish(node, to, raw)
 }
 
 // remote returns the node that to, a session bound on another node, is

@@ -57,6 +57,12 @@ func (n *Node) AppendResources(_ context.Context, dst []host.Resource, user jid.
 	return n.reg.appendResources(dst, user), nil
 }
 
+// Resource returns the session with the given full JID, bound on any node.
+func (n *Node) Resource(session jid.JID) (host.Resource, bool) {
+	r, _, ok := n.reg.lookup(session)
+	return r, ok
+}
+
 // Add registers a session bound on this node, replacing any session with the
 // same full JID (on any node). When it returns, this node lists the session;
 // the other nodes list it once their watches deliver it (about a

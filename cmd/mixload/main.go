@@ -74,7 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (mixload.Config, error) {
 	)
 	fs := flag.NewFlagSet("mixload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:5222", "server's client address (loopback only)")
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:5222", "server's client address (loopback only); several, comma-separated (a cluster's nodes), take the sessions in turn")
 	fs.StringVar(&cfg.Domain, "domain", "localhost", "XMPP domain of the accounts")
 	fs.StringVar(&cfg.MIXDomain, "mix", "", "MIX service domain (default mix.<domain>)")
 	fs.StringVar(&accounts, "accounts", "load%d", "accounts: a pattern with %d (numbered from -first, password from -password), or a list name:password,name:password,…")

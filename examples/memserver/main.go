@@ -215,13 +215,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	store := accounts.New()
 	users, passwords := o.users.keys, o.users.vals
-	numbered, err := expandPattern(o.userPattern)
+	numbered, err := accounts.ExpandPattern(o.userPattern)
 	if err != nil {
 		return err
 	}
 	for _, u := range numbered {
-		if err := store.Add(u.name, u.password); err != nil {
-			return fmt.Errorf("account %q: %w", u.name, err)
+		if err := store.Add(u.Name, u.Password); err != nil {
+			return fmt.Errorf("account %q: %w", u.Name, err)
 		}
 	}
 	if len(users) == 0 && len(numbered) == 0 {
@@ -309,32 +309,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	err = errors.Join(serveErr, srv.Close())
 	logger.Info("stopped")
 	return err
-}
-
-// numberedAccount is one account from -user-pattern.
-type numberedAccount struct{ name, password string }
-
-// maxNumberedAccounts bounds -user-pattern.
-const maxNumberedAccounts = 1000000
-
-// expandPattern expands -user-pattern (pattern:password:count).
-func expandPattern(spec string) ([]numberedAccount, error) {
-	if spec == "" {
-		return nil, nil
-	}
-	i, j := strings.Index(spec, ":"), strings.LastIndex(spec, ":")
-	if i < 0 || i == j || !strings.Contains(spec[:i], "%d") {
-		return nil, fmt.Errorf("-user-pattern %q: want pattern:password:count with %%d in the pattern", spec)
-	}
-	var n int
-	if _, err := fmt.Sscan(spec[j+1:], &n); err != nil || n < 1 || n > maxNumberedAccounts {
-		return nil, fmt.Errorf("-user-pattern %q: count must be 1 to %d", spec, maxNumberedAccounts)
-	}
-	out := make([]numberedAccount, n)
-	for k := range out {
-		out[k] = numberedAccount{name: strings.ReplaceAll(spec[:i], "%d", fmt.Sprint(k+1)), password: spec[i+1 : j]}
-	}
-	return out, nil
 }
 
 // printBanner prints, in a few lines, what a client needs to connect.

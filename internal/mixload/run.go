@@ -35,7 +35,8 @@ type Account struct {
 
 // Config says what to run. Zero values get the defaults noted.
 type Config struct {
-	// Addr is the server's client address, host:port on loopback.
+	// Addr is the server's client address, host:port on loopback; several,
+	// comma-separated (the nodes of a cluster), get the sessions in turn.
 	Addr string
 	// Domain is the XMPP domain of the accounts.
 	Domain string
@@ -298,7 +299,12 @@ func (cfg *Config) check() error {
 			return fmt.Errorf("unusable account name %q", a.User)
 		}
 	}
-	return CheckLoopback(cfg.Addr)
+	for _, addr := range strings.Split(cfg.Addr, ",") {
+		if err := CheckLoopback(addr); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CheckLoopback refuses an address that is not host:port on a loopback
@@ -361,6 +367,7 @@ func (r *runner) login(ctx context.Context) error {
 		}
 	}
 	var mu sync.Mutex
+	addrs := strings.Split(r.cfg.Addr, ",")
 	return parallel(ctx, len(slots), r.cfg.LoginConcurrency, func(ctx context.Context, i int) error {
 		s := slots[i]
 		acc := r.cfg.Accounts[s.p]
@@ -371,7 +378,7 @@ func (r *runner) login(ctx context.Context) error {
 			rcv.rejected = func(c, seq int) { r.reject(s.p, c, seq) }
 		}
 		c, err := dial(ctx, &dialConfig{
-			addr: r.cfg.Addr, domain: r.cfg.Domain,
+			addr: addrs[i%len(addrs)], domain: r.cfg.Domain,
 			user: acc.User, password: acc.Password,
 			resource: fmt.Sprintf("mixload-%s-%d", r.runID, s.k),
 			tls:      r.cfg.TLS, tlsConfig: r.cfg.TLSConfig, sasl: r.cfg.SASL,

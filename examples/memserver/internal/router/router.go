@@ -47,6 +47,8 @@ type Router struct {
 	exchange *host.Exchange
 	parser   packet.Parser
 
+	remote Remote // set before routing starts; nil on a server on its own
+
 	mu       sync.RWMutex
 	local    Deliverer
 	sessions map[string]Session   // by full JID
@@ -75,6 +77,21 @@ func (r *Router) SetLocal(d Deliverer) {
 	r.local = d
 	r.mu.Unlock()
 }
+
+// Remote is the rest of a cluster as a router of one node sees it.
+type Remote interface {
+	// RouteRemote delivers raw to to when to is a session bound on
+	// another node, and reports whether it was.
+	RouteRemote(ctx context.Context, to jid.JID, raw []byte) (bool, error)
+	// Receive offers an IQ answer, before the router's own exchange: it
+	// takes the answers to requests that any node sent.
+	Receive(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) (bool, error)
+}
+
+// SetRemote makes the router one node's of a cluster: SendToSession
+// delivers to sessions on other nodes too, and IQ answers go to rm first.
+// Call it before routing anything.
+func (r *Router) SetRemote(rm Remote) { r.remote = rm }
 
 // Exchange returns the IQ exchange that sends through this router and
 // receives its answers.
@@ -113,6 +130,11 @@ func (r *Router) RouteRaw(ctx context.Context, to jid.JID, raw []byte) error {
 // with an error where RFC 6120 §10 asks for one.
 func (r *Router) Send(ctx context.Context, p packet.Packet) {
 	if p.Kind == packet.IQ && (p.Type == string(stanza.ResultIQ) || p.Type == string(stanza.ErrorIQ)) {
+		if r.remote != nil {
+			if taken, err := r.remote.Receive(ctx, p.IQ(), p.Payload()); err == nil && taken {
+				return
+			}
+		}
 		taken, err := r.exchange.Receive(p.IQ(), p.Payload())
 		if err != nil {
 			r.log.Debug("unreadable IQ answer", "from", p.From, "err", err)
@@ -155,11 +177,15 @@ func (r *Router) Bounce(ctx context.Context, p packet.Packet, cond stanza.Condit
 }
 
 // SendToSession queues raw for the session bound to full and reports whether
-// there was one that took it.
+// there was one that took it: in a cluster, a session on any node.
 func (r *Router) SendToSession(full jid.JID, raw []byte) bool {
 	r.mu.RLock()
 	s, ok := r.sessions[full.String()]
 	r.mu.RUnlock()
+	if !ok && r.remote != nil {
+		sent, err := r.remote.RouteRemote(context.Background(), full, raw)
+		return sent && err == nil
+	}
 	return ok && s.Send(raw)
 }
 

@@ -132,12 +132,20 @@ func (cs *componentStream) shutdown() {
 }
 
 // mixDomain routes the built-in MIX service's domain to the service, as
-// bytes, exactly as a component's domain is routed to its stream.
-type mixDomain struct{ svc MIXService }
+// bytes, exactly as a component's domain is routed to its stream. In a
+// cluster, the service runs on the owner node of its domain.
+type mixDomain struct{ s *Server }
 
 // Deliver implements router.Deliverer.
 func (m mixDomain) Deliver(ctx context.Context, p packet.Packet) error {
-	return m.svc.Deliver(ctx, p.Raw)
+	if m.s.toOwner(ctx, m.s.mixJID, OwnedStanza, p.To, p.Raw) {
+		return nil
+	}
+	return m.deliverHere(ctx, p)
+}
+
+func (m mixDomain) deliverHere(ctx context.Context, p packet.Packet) error {
+	return m.s.mixService.Deliver(ctx, p.Raw)
 }
 
 // serviceDomains lists the MIX service's and the components' domains, for

@@ -13,8 +13,18 @@ import (
 // localDomain takes the stanzas the router has for the server's domain.
 type localDomain struct{ s *Server }
 
-// Deliver implements router.Deliverer.
+// Deliver implements router.Deliverer. In a cluster, a stanza for an
+// account's bare JID goes to the account's owner node.
 func (l localDomain) Deliver(ctx context.Context, p packet.Packet) error {
+	if p.To.Localpart() != "" && p.To.Resourcepart() == "" && l.s.toOwner(ctx, p.To, OwnedStanza, p.To, p.Raw) {
+		return nil
+	}
+	l.deliverHere(ctx, p)
+	return nil
+}
+
+// deliverHere delivers a stanza for the server's domain on this node.
+func (l localDomain) deliverHere(ctx context.Context, p packet.Packet) {
 	s := l.s
 	switch {
 	case p.To.Localpart() == "":
@@ -33,7 +43,6 @@ func (l localDomain) Deliver(ctx context.Context, p packet.Packet) error {
 	default:
 		s.toBareJID(ctx, p)
 	}
-	return nil
 }
 
 // toServer handles stanzas addressed to the server's domain (RFC 6120

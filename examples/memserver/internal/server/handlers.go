@@ -59,6 +59,14 @@ func (s *Server) accountRequest(ctx context.Context, p packet.Packet, user jid.J
 	s.dispatchIQ(ctx, p, s.handlers.account, p.From.Bare().Equal(user))
 }
 
+// ownAccountRequest serves a request without to from one of user's
+// resources, on user's owner node.
+func (s *Server) ownAccountRequest(ctx context.Context, p packet.Packet, user jid.JID) {
+	if !s.toOwner(ctx, user, OwnedStanza, user, p.Raw) {
+		s.accountRequest(ctx, p, user)
+	}
+}
+
 func (s *Server) dispatchIQ(ctx context.Context, p packet.Packet, table map[xml.Name]iqRoute, owner bool) {
 	name, ok := payloadName(p)
 	route, found := table[name]

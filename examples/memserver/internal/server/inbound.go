@@ -70,7 +70,7 @@ func (sess *session) iq(ctx context.Context, p packet.Packet, el wire.Element) {
 		// A request without to is for the sender's own account (RFC 6120
 		// §10.3.3); an answer without to is for the server.
 		if p.IsRequest() {
-			sess.srv.accountRequest(ctx, p, sess.jid.Bare())
+			sess.srv.ownAccountRequest(ctx, p, sess.jid.Bare())
 			return
 		}
 		p.To = sess.srv.domain

@@ -60,7 +60,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 		return m, err
 	}
 	m.join, err = pam.NewJoinHandler(pam.JoinConfig{
-		Exchanger: s.router.Exchange(),
+		Exchanger: s.joinExchanger(),
 		Roster:    m.roster,
 		// After a join, the clients already online send their presence
 		// to the channel, and the channel is asked again for its own,
@@ -119,6 +119,15 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 		Logger:   s.log,
 	})
 	return m, err
+}
+
+// joinExchanger is the exchanger of client-join and client-leave: in a
+// cluster, the cluster's, whose answers find this node from any node.
+func (s *Server) joinExchanger() host.Exchanger {
+	if s.cfg.Cluster != nil {
+		return s.cfg.Cluster
+	}
+	return s.router.Exchange()
 }
 
 // mixpamRequest hands an IQ request to an account's bare JID to the
@@ -185,6 +194,9 @@ func (s *Server) groupchat(ctx context.Context, p packet.Packet, user jid.JID) {
 // clientPresence tells the presence handler about a session's broadcast
 // presence, which goes to the user's channels if the client is MIX capable.
 func (s *Server) clientPresence(ctx context.Context, from jid.JID, p packet.Packet) {
+	if s.toOwner(ctx, from, OwnedPresence, from, p.Raw) {
+		return
+	}
 	s.dispatch(ctx, p)
 }
 
@@ -310,8 +322,15 @@ func (s *Server) channelPresence(ctx context.Context, p packet.Packet) bool {
 	return s.dispatch(ctx, p)
 }
 
-// sessionGone tells the mixpam handlers that a session ended.
+// sessionGone tells the mixpam handlers, on the user's owner node, that a
+// session ended.
 func (s *Server) sessionGone(ctx context.Context, full jid.JID) {
+	if !s.toOwner(ctx, full, OwnedGone, full, nil) {
+		s.sessionGoneHere(ctx, full)
+	}
+}
+
+func (s *Server) sessionGoneHere(ctx context.Context, full jid.JID) {
 	if err := s.mp.dispatch.Disconnected(ctx, full); err != nil {
 		s.log.Debug("presence on disconnect", "session", full.String(), "err", err)
 	}

@@ -84,7 +84,7 @@ func (sess *session) broadcastAvailable(ctx context.Context, p packet.Packet) {
 	if !s.router.IsBound(sess.jid, sess) {
 		return
 	}
-	_ = s.sessions.SetPresence(sess.jid, true, priority(p))
+	_ = s.sessions.SetPresence(ctx, sess.jid, true, priority(p))
 	s.clientCaps(sess, p)
 
 	user := sess.jid.Bare()
@@ -126,7 +126,7 @@ func (sess *session) broadcastUnavailableStanza(ctx context.Context, p packet.Pa
 		return
 	}
 	if s.router.IsBound(sess.jid, sess) {
-		_ = s.sessions.SetPresence(sess.jid, false, 0)
+		_ = s.sessions.SetPresence(ctx, sess.jid, false, 0)
 	}
 	sess.broadcastOffline(ctx, p, directed)
 	sess.toOwnResources(ctx, p, false)

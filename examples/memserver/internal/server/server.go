@@ -82,6 +82,10 @@ type Config struct {
 	Rosters roster.Store
 	Archive archive.Store
 	Blocks  blocking.Store
+	// Cluster, if set, makes the server one node of several (see
+	// Cluster); nil means a server on its own, with its sessions in a
+	// host.MemSessions.
+	Cluster Cluster
 }
 
 // DefaultMaxStanza is the stanza size limit when Config.MaxStanza is zero.
@@ -98,12 +102,13 @@ type Server struct {
 	log    *slog.Logger
 	router *router.Router
 
-	sessions   *host.MemSessions
+	sessions   Registry
 	resources  *resourceQuota
 	rosters    roster.Store
 	archive    archive.Store
 	blocks     blocking.Store
 	mixService MIXService
+	mixJID     jid.JID // the built-in MIX service's domain, when there is one
 	mp         mixpamParts
 
 	handlers handlers
@@ -169,7 +174,7 @@ func New(cfg Config) (*Server, error) {
 		domain:    domain,
 		log:       log,
 		router:    router.New(cfg.Domain, log),
-		sessions:  host.NewMemSessions(),
+		sessions:  memRegistry{host.NewMemSessions()},
 		resources: newResourceQuota(cfg.MaxResources),
 		rosters:   cfg.Rosters,
 		archive:   cfg.Archive,
@@ -184,6 +189,10 @@ func New(cfg Config) (*Server, error) {
 		unauth:    newUnauthGate(cfg.Limits.MaxUnauth, cfg.Limits.MaxUnauthPerAddr),
 	}
 	s.router.SetLocal(localDomain{s})
+	if cfg.Cluster != nil {
+		s.sessions = cfg.Cluster
+		s.router.SetRemote(cfg.Cluster)
+	}
 	if s.mp, err = s.newMixpam(); err != nil {
 		cancel()
 		return nil, err
@@ -195,7 +204,8 @@ func New(cfg Config) (*Server, error) {
 			return nil, errors.New("server: MIXDomain set without NewMIX")
 		}
 		s.mixService = cfg.NewMIX(s.router)
-		if !s.router.AddDomain(cfg.MIXDomain, mixDomain{s.mixService}) {
+		s.mixJID, err = jid.New("", cfg.MIXDomain, "")
+		if err != nil || !s.router.AddDomain(cfg.MIXDomain, mixDomain{s: s}) {
 			cancel()
 			_ = s.mixService.Close()
 			return nil, errors.New("server: invalid MIX domain " + cfg.MIXDomain)

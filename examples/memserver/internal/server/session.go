@@ -111,7 +111,13 @@ func (sess *session) run(bindResult []byte) {
 	// the session can be routed to, and written only once the session is
 	// registered, so a client that has its JID can be reached.
 	sess.q.Send(bindResult)
-	s.sessions.Add(host.Resource{JID: sess.jid})
+	if err := s.sessions.Add(sess.ctx, host.Resource{JID: sess.jid}); err != nil {
+		// Unregistered, the session could not be reached from other
+		// nodes: end it, the client reconnects.
+		s.log.Warn("session not registered", "jid", sess.jid.String(), "err", err)
+		_ = sess.conn.Close()
+		return
+	}
 	s.router.Bind(sess.jid, sess)
 	writerDone := make(chan struct{})
 	go func() {
@@ -195,7 +201,9 @@ func (sess *session) leave() {
 			sess.broadcastUnavailable(ctx)
 		}
 		if s.router.Unbind(sess.jid, sess) {
-			s.sessions.Remove(sess.jid)
+			if _, err := s.sessions.Remove(ctx, sess.jid); err != nil {
+				s.log.Warn("session not unregistered", "jid", sess.jid.String(), "err", err)
+			}
 		}
 		s.sessionGone(ctx, sess.jid)
 	})
