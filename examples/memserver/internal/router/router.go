@@ -25,8 +25,8 @@ import (
 
 // Session is a bound client session as the router sees it.
 type Session interface {
-	// Send queues a stanza for the client and reports whether it was
-	// accepted. It never blocks.
+	// Send queues a copy of a stanza for the client and reports whether it
+	// was accepted. It never blocks, and does not keep raw.
 	Send(raw []byte) bool
 	// Replaced ends the session because a new session bound the same full
 	// JID (RFC 6120 §7.7.2.2: conflict).
@@ -176,8 +176,9 @@ func (r *Router) Bounce(ctx context.Context, p packet.Packet, cond stanza.Condit
 	r.Send(ctx, reply)
 }
 
-// SendToSession queues raw for the session bound to full and reports whether
-// there was one that took it: in a cluster, a session on any node.
+// SendToSession queues a copy of raw for the session bound to full and
+// reports whether there was one that took it: in a cluster, a session on
+// any node.
 func (r *Router) SendToSession(full jid.JID, raw []byte) bool {
 	r.mu.RLock()
 	s, ok := r.sessions[full.String()]

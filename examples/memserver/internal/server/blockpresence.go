@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/xml"
-	"slices"
 
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
@@ -159,9 +158,9 @@ func (pr mixpamRouter) Route(ctx context.Context, to jid.JID, st xml.TokenReader
 }
 
 // RouteRaw implements host.RawRouter. raw is copied before RouteRaw
-// returns.
+// returns (a session's queue copies what it takes).
 func (pr mixpamRouter) RouteRaw(ctx context.Context, to jid.JID, raw []byte) error {
-	if to.Resourcepart() != "" && pr.r.SendToSession(to, slices.Clone(raw)) {
+	if to.Resourcepart() != "" && pr.r.SendToSession(to, raw) {
 		return nil
 	}
 	return pr.r.RouteRaw(ctx, to, raw)

@@ -10,16 +10,16 @@ import (
 // without blocking, and one goroutine (Run) writes them to the connection in
 // order. A peer that does not read cannot stall the server: when more than
 // the queue's byte limit is waiting, the queue gives up on the stream, sends
-// overflow (a stream error) if it can and stops.
+// overflow (a stream error) if it can and stops. Queued bytes are copied
+// once, into a buffer that Run writes in one call and then reuses.
 type Queue struct {
 	w        io.Writer
 	max      int
 	overflow []byte
 
 	mu      sync.Mutex
-	items   [][]byte
-	size    int
-	closing bool // no more Sends; Run stops after writing what is queued
+	pending []byte // the queued bytes, in order
+	closing bool   // no more Sends; Run stops after writing what is queued
 	wake    chan struct{}
 	done    chan struct{}
 }
@@ -49,14 +49,13 @@ func (q *Queue) Send(b []byte) bool {
 	if q.closing {
 		return false
 	}
-	if q.size+len(b) > q.max {
-		q.items = append(q.items, q.overflow)
+	if len(q.pending)+len(b) > q.max {
+		q.pending = append(q.pending, q.overflow...)
 		q.closing = true
 		q.signal()
 		return false
 	}
-	q.items = append(q.items, append([]byte(nil), b...))
-	q.size += len(b)
+	q.pending = append(q.pending, b...)
 	q.signal()
 	return true
 }
@@ -70,9 +69,7 @@ func (q *Queue) Close(final []byte) {
 	if q.closing {
 		return
 	}
-	if len(final) > 0 {
-		q.items = append(q.items, final)
-	}
+	q.pending = append(q.pending, final...)
 	q.closing = true
 	q.signal()
 }
@@ -91,17 +88,16 @@ func (q *Queue) signal() {
 // fails. It must be called exactly once.
 func (q *Queue) Run() error {
 	defer close(q.done)
-	var buf []byte
+	// Two buffers take turns: Sends append to one while the other is
+	// written, so that queueing a stanza is one copy and, once the buffers
+	// have grown, no allocation.
+	var spare []byte
 	for range q.wake {
 		q.mu.Lock()
-		items, closing := q.items, q.closing
-		q.items, q.size = nil, 0
+		buf, closing := q.pending, q.closing
+		q.pending = spare[:0]
 		q.mu.Unlock()
 
-		buf = buf[:0]
-		for _, it := range items {
-			buf = append(buf, it...)
-		}
 		if len(buf) > 0 {
 			if d, ok := q.w.(interface{ SetWriteDeadline(time.Time) error }); ok {
 				_ = d.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -114,6 +110,13 @@ func (q *Queue) Run() error {
 		if closing {
 			return nil
 		}
+		spare = buf
+		if cap(spare) > maxSpare {
+			spare = nil // one burst must not pin its memory for ever
+		}
 	}
 	return nil
 }
+
+// maxSpare is the largest buffer Run keeps for the next turn.
+const maxSpare = 64 << 10
