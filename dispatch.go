@@ -1,6 +1,7 @@
 package mixpam
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/pam"
 	"github.com/mixpam/mixpam/presence"
+	"github.com/mixpam/mixpam/rawxml"
 )
 
 // IQ registers one IQ handler with the routes it serves.
@@ -203,6 +205,46 @@ func (d *Dispatcher) Dispatch(ctx context.Context, start xml.StartElement, r xml
 		return d.cfg.Presence.Inbound(ctx, p, xmlstream.Inner(r))
 	}
 	return host.ErrNotHandled
+}
+
+// DispatchRaw is Dispatch for a stanza the host holds as bytes: raw is one
+// stanza serialised as host.RawRouter.RouteRaw takes it (UTF-8, no XML
+// declaration, no xmlns on the top-level element), with from stamped. A
+// groupchat message goes to the fan-out as bytes (pam.FanOut.ServeRaw),
+// without being decoded and written again; anything else is decoded once
+// and dispatched. It returns what Dispatch returns, and does not keep raw.
+func (d *Dispatcher) DispatchRaw(ctx context.Context, raw []byte) error {
+	if d.cfg.FanOut != nil && rawGroupchat(raw) {
+		res, err := d.cfg.FanOut.ServeRaw(ctx, raw)
+		if errors.Is(err, host.ErrNotHandled) {
+			return err
+		}
+		if err != nil {
+			d.log.DebugContext(ctx, "mixpam: fan-out", "action", res.Action.String(), "err", err)
+		}
+		return nil
+	}
+	dec := xml.NewDecoder(bytes.NewReader(raw))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return host.ErrNotHandled
+		}
+		if start, ok := tok.(xml.StartElement); ok {
+			return d.Dispatch(ctx, start, dec)
+		}
+	}
+}
+
+// rawGroupchat reports whether raw starts with a message start tag of type
+// groupchat (a tag outside rawxml's subset is left to the decoder).
+func rawGroupchat(raw []byte) bool {
+	var t rawxml.Tag
+	if !rawxml.ScanTag(raw, &t) || string(t.Name) != "message" {
+		return false
+	}
+	typ, ok := t.Attr("type")
+	return ok && string(typ.Value) == "groupchat"
 }
 
 // ServePresence implements host.PresenceHandler: it is Dispatch for a

@@ -85,22 +85,55 @@ func TestDispatch(t *testing.T) {
 		name:   "groupchat from a channel not joined is dropped",
 		stanza: `<message type="groupchat" from="coven@mix.example.org/1" to="alice@example.org"><body>hi</body></message>`,
 	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			d, _, w := newTestDispatcher(t, true)
-			err := dispatch(d, tc.stanza)
-			if tc.err == nil {
-				require.NoError(t, err)
-			} else {
-				require.True(t, errors.Is(err, tc.err), "got %v", err)
-			}
-			if tc.answer == "" {
-				require.Empty(t, w, "nothing routed")
-				return
-			}
-			got := <-w
-			require.Equal(t, laptop, got.to.String())
-			require.Contains(t, got.raw, tc.answer)
-		})
+		// Both entry points: tokens (Dispatch) and bytes (DispatchRaw)
+		// route every stanza alike.
+		for _, entry := range []struct {
+			name string
+			call func(d *mixpam.Dispatcher, s string) error
+		}{
+			{"Dispatch", dispatch},
+			{"DispatchRaw", func(d *mixpam.Dispatcher, s string) error { return d.DispatchRaw(context.Background(), []byte(s)) }},
+		} {
+			t.Run(entry.name+"/"+tc.name, func(t *testing.T) {
+				d, _, w := newTestDispatcher(t, true)
+				err := entry.call(d, tc.stanza)
+				if tc.err == nil {
+					require.NoError(t, err)
+				} else {
+					require.True(t, errors.Is(err, tc.err), "got %v", err)
+				}
+				if tc.answer == "" {
+					require.Empty(t, w, "nothing routed")
+					return
+				}
+				got := <-w
+				require.Equal(t, laptop, got.to.String())
+				require.Contains(t, got.raw, tc.answer)
+			})
+		}
+	}
+}
+
+// DispatchRaw hands a groupchat message from a joined channel to the
+// fan-out as bytes: the MIX-capable client gets it, with the user's
+// stanza-id (XEP-0405 §2.2, §2.11). Bytes that are no stanza are not
+// mixpam's.
+func TestDispatchRawGroupchat(t *testing.T) {
+	d, _, w := newTestDispatcher(t, true)
+	require.NoError(t, dispatch(d, `<iq type="set" id="j1" from="`+laptop+`" to="alice@example.org"><client-join xmlns="urn:xmpp:mix:pam:2" channel="coven@mix.example.org"><join xmlns="urn:xmpp:mix:core:1"><subscribe node="urn:xmpp:mix:nodes:messages"/></join></client-join></iq>`))
+	req := <-w
+	require.NoError(t, dispatch(d, `<iq type="result" id="`+attr(req.raw, "id")+`" from="coven@mix.example.org" to="alice@example.org"><join xmlns="urn:xmpp:mix:core:1" id="123456"><subscribe node="urn:xmpp:mix:nodes:messages"/></join></iq>`))
+	for got := <-w; !strings.Contains(got.raw, `id="j1"`); got = <-w {
+		// the roster push comes before the join's answer
+	}
+	require.NoError(t, d.DispatchRaw(context.Background(), []byte(`<message type="groupchat" from="coven@mix.example.org/123456" to="alice@example.org" id="m1"><body>hi</body></message>`)))
+	got := <-w
+	require.Equal(t, laptop, got.to.String())
+	require.Contains(t, got.raw, `<body>hi</body>`)
+	require.Contains(t, got.raw, `<stanza-id xmlns="urn:xmpp:sid:0"`)
+
+	for _, raw := range []string{"", "not xml", "<", `<message type="groupchat"`} {
+		require.ErrorIs(t, d.DispatchRaw(context.Background(), []byte(raw)), host.ErrNotHandled, "%q", raw)
 	}
 }
 

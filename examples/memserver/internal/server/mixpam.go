@@ -174,20 +174,20 @@ func (s *Server) mayDiscover(ctx context.Context, account, requester jid.JID) (b
 // groupchat hands a groupchat message for a user's bare JID to the fan-out
 // (XEP-0405 §2.2): archived, and delivered to every MIX-capable resource.
 //
-// The fan-out takes the message as the bytes the router holds (ServeRaw):
-// messages from the built-in MIX service, and everything else the router
-// carries, are already serialised, and decoding them once per recipient
-// user to write them out again was most of the server's work per delivery
-// (docs/performance.md).
+// The Dispatcher takes the message as the bytes the router holds
+// (DispatchRaw, which gives them to pam.FanOut.ServeRaw): messages from the
+// built-in MIX service, and everything else the router carries, are already
+// serialised, and decoding them once per recipient user to write them out
+// again was most of the server's work per delivery (docs/performance.md).
 func (s *Server) groupchat(ctx context.Context, p packet.Packet, user jid.JID) {
-	res, err := s.mp.fanOut.ServeRaw(ctx, p.Raw)
+	err := s.mp.dispatch.DispatchRaw(ctx, p.Raw)
 	switch {
 	case errors.Is(err, host.ErrNotHandled):
 		// Not for the fan-out: RFC 6121 §8.5.2.1.1 has no rule for
 		// groupchat to a bare JID but to refuse it.
 		s.router.Bounce(ctx, p, stanza.ServiceUnavailable, "groupchat to a bare JID is only taken from joined channels")
 	case err != nil:
-		s.log.Debug("mixpam fan-out", "action", res.Action.String(), "to", user.String(), "err", err)
+		s.log.Debug("mixpam fan-out", "to", user.String(), "err", err)
 	}
 }
 
