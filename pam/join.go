@@ -372,9 +372,11 @@ func (h *JoinHandler) donePending() {
 }
 
 // Pending returns the number of requests accepted and not yet finished
-// (waiting for their turn, for the channel, or for the roster update), and
-// of roster repairs still being tried (see JoinConfig.StoreAttempts). It is
-// 0 whenever the handler is idle; nothing is left behind on any path.
+// (waiting for their turn, for the channel, or for the roster update), of
+// roster repairs still being tried (see JoinConfig.StoreAttempts), and of
+// channel answers still awaited after the client was told
+// remote-server-timeout. It is 0 whenever the handler is idle; nothing is
+// left behind on any path.
 func (h *JoinHandler) Pending() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

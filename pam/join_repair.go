@@ -86,14 +86,15 @@ func (h *JoinHandler) runRepair(r *joinRepair) {
 			return
 		case <-h.stopped.Done():
 			t.Stop()
-			h.log.Error("pam: shutting down: the roster stays out of step with the channel", h.repairAttrs(r, nil)...)
-			return
 		}
-		done, err := h.tryRepair(r)
-		switch {
-		case done:
-			return
-		case h.stopped.Err() != nil:
+		var err error
+		if h.stopped.Err() == nil {
+			var done bool
+			if done, err = h.tryRepair(r); done {
+				return
+			}
+		}
+		if h.stopped.Err() != nil {
 			h.log.Error("pam: shutting down: the roster stays out of step with the channel", h.repairAttrs(r, err)...)
 			return
 		}
