@@ -50,8 +50,12 @@ type JoinConfig struct {
 	Roster ChannelRoster
 	// Timeout bounds each request from its arrival until the channel's
 	// answer; a request still unanswered then is answered
-	// remote-server-timeout. The roster update after the channel's answer
-	// gets the same time again. Zero means DefaultJoinTimeout.
+	// remote-server-timeout (the channel's answer is still taken for ten
+	// Timeouts more, in the background). The roster update after the
+	// channel's answer gets the same time again, and so does the leave
+	// that undoes a join the roster could not record. It also caps the
+	// wait between the tries of a roster repair. Zero means
+	// DefaultJoinTimeout.
 	Timeout time.Duration
 	// MaxPending bounds the requests per user that are accepted and not yet
 	// finished, queued ones included; beyond it a request is answered
