@@ -35,6 +35,17 @@
 // accepted request gets exactly one answer. A join the roster cannot record
 // is undone with a leave to the channel; see JoinConfig for the knobs.
 //
+// The roster follows the channel also when the store or the channel fails:
+// what a confirmed answer calls for and could not be done while the client
+// waited (removing an item after a leave, undoing a join the roster could
+// not record) is retried in the background, in order with the user's later
+// requests for that channel, until it is done; and a channel's answer that
+// comes after the client was told remote-server-timeout is still acted on.
+// So once the store and the channel work again and the handler is idle
+// (Pending is 0), each user's roster holds a channel item exactly for the
+// channels that count the user as a participant, as far as their answers
+// told. Shutdown abandons what is left, logging it at error level.
+//
 // # Groupchat fan-out
 //
 // FanOut handles every <message type='groupchat'/> addressed to a local

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mellium.im/xmlstream"
@@ -49,8 +50,12 @@ type JoinConfig struct {
 	Roster ChannelRoster
 	// Timeout bounds each request from its arrival until the channel's
 	// answer; a request still unanswered then is answered
-	// remote-server-timeout. The roster update after the channel's answer
-	// gets the same time again. Zero means DefaultJoinTimeout.
+	// remote-server-timeout (the channel's answer is still taken for ten
+	// Timeouts more, in the background). The roster update after the
+	// channel's answer gets the same time again, and so does the leave
+	// that undoes a join the roster could not record. It also caps the
+	// wait between the tries of a roster repair. Zero means
+	// DefaultJoinTimeout.
 	Timeout time.Duration
 	// MaxPending bounds the requests per user that are accepted and not yet
 	// finished, queued ones included; beyond it a request is answered
@@ -58,7 +63,11 @@ type JoinConfig struct {
 	MaxPending int
 	// StoreAttempts is how many times a roster change (Roster.AddChannel or
 	// Roster.RemoveChannel) is tried after the channel confirmed, waiting
-	// 10 ms, 20 ms, … between tries. Zero means DefaultStoreAttempts.
+	// 10 ms, 20 ms, … between tries, while the client waits. Zero means
+	// DefaultStoreAttempts. A change still not made then is repaired in the
+	// background after the client was answered: tried again, the waits
+	// doubling on up to Timeout, until the roster takes it, a later
+	// confirmed answer for the same channel makes it moot, or Shutdown.
 	StoreAttempts int
 	// Presence, if not nil, is told of every join and leave once the
 	// channel confirmed it and the roster recorded it, after the client was
@@ -95,13 +104,23 @@ type JoinConfig struct {
 // indistinguishable if they were in flight together, so the second waits for
 // the first instead.
 //
-// Every accepted request is answered exactly once, within Timeout of its
+// Every accepted request is answered exactly once: within Timeout of its
 // arrival when the channel is silent (time spent waiting for its turn
-// counts), plus at most one further Timeout for the roster update. After a
-// timeout the channel's state is unknown: it may still carry the request
-// out, and its late answer then changes nothing here (the Exchange no
-// longer takes it). The client, told remote-server-timeout, settles it by
-// sending the request again.
+// counts), and otherwise within at most two further Timeouts, for the
+// roster update and, when the roster fails, the leave that undoes a join.
+// A client told remote-server-timeout does not know the channel's state;
+// the handler goes on waiting for the channel's answer in the background,
+// up to ten Timeouts past the deadline, and a late result still changes
+// the roster, in order with the user's later requests for the channel (the
+// push tells the client). An answer later than that changes nothing here
+// (the Exchange no longer takes it), and the client settles it by sending
+// the request again.
+//
+// Once the channel confirmed a join or leave, the roster follows, if not
+// while the client waits then in the background as soon as the store
+// works again (see JoinConfig.StoreAttempts): whenever the handler is idle
+// and the store works, the user's roster holds a channel item exactly for
+// the channels whose last answer the handler saw was a confirmed join.
 //
 // A JoinHandler is safe for concurrent use. Create it with NewJoinHandler.
 type JoinHandler struct {
@@ -116,9 +135,15 @@ type JoinHandler struct {
 	mu      sync.Mutex
 	lanes   map[joinLaneKey]*joinLane
 	perUser map[string]int // bare JID → requests accepted and not finished
-	pending int
+	repairs map[joinLaneKey]*joinRepair
+	late    map[joinLaneKey]map[*joinLate]struct{} // answers awaited after the deadline
+	seq     uint64                                 // numbers the accepted requests
+	pending int                                    // requests accepted and not finished, and repairs running
 	closed  bool
 	drained chan struct{} // closed when pending reaches 0 after Shutdown
+
+	stopped context.Context    // done once Shutdown was called
+	stop    context.CancelFunc // ends stopped
 }
 
 // joinLaneKey names the queue of one user's requests for one channel.
@@ -141,6 +166,8 @@ type joinOp struct {
 	deadline time.Time
 	lane     joinLaneKey
 	reply    joinReply
+	answered atomic.Bool // the client has its one answer
+	seq      uint64      // later requests have higher numbers
 }
 
 // NewJoinHandler returns a JoinHandler for c.
@@ -163,7 +190,10 @@ func NewJoinHandler(c JoinConfig) (*JoinHandler, error) {
 		storeAttempts: c.StoreAttempts,
 		lanes:         make(map[joinLaneKey]*joinLane),
 		perUser:       make(map[string]int),
+		repairs:       make(map[joinLaneKey]*joinRepair),
+		late:          make(map[joinLaneKey]map[*joinLate]struct{}),
 	}
+	h.stopped, h.stop = context.WithCancel(context.Background())
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -269,14 +299,9 @@ func (h *JoinHandler) admit(ctx context.Context, req joinRequest, reply joinRepl
 	}
 	h.perUser[op.lane.user]++
 	h.pending++
-	lane := h.lanes[op.lane]
-	if lane == nil {
-		lane = &joinLane{}
-		h.lanes[op.lane] = lane
-	}
-	prev, done := lane.tail, make(chan struct{})
-	lane.tail = done
-	lane.ops++
+	h.seq++
+	op.seq = h.seq
+	prev, done := h.enterLane(op.lane)
 	h.mu.Unlock()
 
 	go h.run(op, prev, done)
@@ -302,19 +327,47 @@ func (h *JoinHandler) run(op *joinOp, prev <-chan struct{}, done chan struct{}) 
 	h.exchange(ctx, op)
 }
 
-// finish releases the op's lane turn and accounting.
-func (h *JoinHandler) finish(op *joinOp, done chan struct{}) {
+// enterLane appends a turn to the lane of key and returns the turn to wait
+// for (nil when the lane was empty) and the one to close when done. The
+// caller holds h.mu.
+func (h *JoinHandler) enterLane(key joinLaneKey) (prev <-chan struct{}, done chan struct{}) {
+	lane := h.lanes[key]
+	if lane == nil {
+		lane = &joinLane{}
+		h.lanes[key] = lane
+	}
+	prev, done = lane.tail, make(chan struct{})
+	lane.tail = done
+	lane.ops++
+	return prev, done
+}
+
+// leaveLane ends a turn that enterLane gave.
+func (h *JoinHandler) leaveLane(key joinLaneKey, done chan struct{}) {
 	close(done)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if lane := h.lanes[op.lane]; lane != nil {
+	if lane := h.lanes[key]; lane != nil {
 		if lane.ops--; lane.ops == 0 {
-			delete(h.lanes, op.lane)
+			delete(h.lanes, key)
 		}
 	}
+}
+
+// finish releases the op's lane turn and accounting.
+func (h *JoinHandler) finish(op *joinOp, done chan struct{}) {
+	h.leaveLane(op.lane, done)
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.perUser[op.lane.user]--; h.perUser[op.lane.user] <= 0 {
 		delete(h.perUser, op.lane.user)
 	}
+	h.donePending()
+}
+
+// donePending accounts for a request or repair that has finished. The
+// caller holds h.mu.
+func (h *JoinHandler) donePending() {
 	h.pending--
 	if h.pending == 0 && h.drained != nil {
 		close(h.drained)
@@ -322,9 +375,12 @@ func (h *JoinHandler) finish(op *joinOp, done chan struct{}) {
 	}
 }
 
-// Pending returns the number of requests accepted and not yet finished:
-// waiting for their turn, for the channel, or for the roster update. It is 0
-// whenever the handler is idle; nothing is left behind on any path.
+// Pending returns the number of requests accepted and not yet finished
+// (waiting for their turn, for the channel, or for the roster update), of
+// roster repairs still being tried (see JoinConfig.StoreAttempts), and of
+// channel answers still awaited after the client was told
+// remote-server-timeout. It is 0 whenever the handler is idle; nothing is
+// left behind on any path.
 func (h *JoinHandler) Pending() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -332,11 +388,13 @@ func (h *JoinHandler) Pending() int {
 }
 
 // Shutdown stops accepting requests (new ones are answered
-// service-unavailable) and waits until every accepted request has been
-// answered and finished, or ctx ends. Requests in progress are not
+// service-unavailable), abandons the roster repairs still being tried
+// (each is logged at error level), and waits until every accepted request
+// has been answered and finished, or ctx ends. Requests in progress are not
 // cancelled: each is bounded by the configured timeouts. Shutdown may be
 // called more than once.
 func (h *JoinHandler) Shutdown(ctx context.Context) error {
+	h.stop()
 	h.mu.Lock()
 	h.closed = true
 	if h.pending == 0 {

@@ -35,29 +35,55 @@ func (h *JoinHandler) exchange(ctx context.Context, op *joinOp) {
 		h.replyError(op, joinTimeoutError)
 		return
 	}
-	forward := stanza.IQ{Type: stanza.SetIQ, From: op.user, To: op.channel, ID: op.id}
-	resp, err := h.exchanger.Exchange(ctx, forward, xml.NewDecoder(bytes.NewReader(op.inner)))
+	forward := op.forward()
+	// The exchange runs on a goroutine of its own, for longer than the
+	// client waits: a channel that answers late may still have carried
+	// the request out, and the roster must follow it (join_late.go).
+	exCtx, cancel := context.WithDeadline(op.ctx, op.deadline.Add(joinLateAnswerTimeouts*h.timeout))
+	answer := make(chan joinExchanged, 1)
+	go func() {
+		resp, err := h.exchanger.Exchange(exCtx, forward, xml.NewDecoder(bytes.NewReader(op.inner)))
+		answer <- joinExchanged{resp: resp, err: err}
+	}()
+	var got joinExchanged
+	select {
+	case got = <-answer:
+		cancel()
+	case <-ctx.Done():
+		h.replyError(op, joinTimeoutError)
+		h.awaitLate(op, answer, cancel)
+		return
+	}
 	switch {
-	case errors.Is(err, host.ErrInFlight):
+	case errors.Is(got.err, host.ErrInFlight):
 		// Only a request from outside this handler can hold the same
 		// from, to and id: the handler's own run one at a time per lane.
 		h.replyError(op, joinInFlightError)
 		return
-	case err != nil && ctx.Err() != nil:
-		h.replyError(op, joinTimeoutError)
-		return
-	case err != nil:
-		h.log.Warn("pam: sending to channel failed", h.opAttrs(op, err)...)
+	case got.err != nil:
+		h.log.Warn("pam: sending to channel failed", h.opAttrs(op, got.err)...)
 		h.replyError(op, joinSendError)
 		return
-	case !joinAnswerMatches(resp.IQ, forward):
+	}
+	h.act(op, forward, got.resp)
+}
+
+// joinExchanged is what the Exchanger returned.
+type joinExchanged struct {
+	resp host.Response
+	err  error
+}
+
+// act acts on the channel's answer resp to forward: changes the roster and
+// answers the client (unless it already has its answer).
+func (h *JoinHandler) act(op *joinOp, forward stanza.IQ, resp host.Response) {
+	if !joinAnswerMatches(resp.IQ, forward) {
 		// The Exchanger broke its contract; acting on this answer could
 		// let a spoofed one change the roster.
 		h.log.Error("pam: exchanger returned an answer that does not match the request", h.opAttrs(op, nil)...)
 		h.replyError(op, joinMismatchError)
 		return
 	}
-
 	// The channel has answered: what follows must complete even though the
 	// request's own deadline may be near.
 	post, cancel := context.WithTimeout(op.ctx, h.timeout)
@@ -98,8 +124,12 @@ func (h *JoinHandler) replyError(op *joinOp, se stanza.Error) {
 	h.send(ctx, op, joinAppendError(nil, op.id, op.user, op.client, se))
 }
 
-// send delivers the op's one answer.
+// send delivers the op's one answer, unless the client already has it (it
+// was told remote-server-timeout before the channel answered).
 func (h *JoinHandler) send(ctx context.Context, op *joinOp, raw []byte) {
+	if !op.answered.CompareAndSwap(false, true) {
+		return
+	}
 	if err := op.reply(ctx, op.client, raw); err != nil {
 		h.log.Warn("pam: delivering the answer to the client failed", h.opAttrs(op, err)...)
 	}

@@ -16,8 +16,9 @@ import (
 // generic adapter host.Mux (its doc gives the policy for from, the context
 // and what the adapter blocks).
 //
-// The adapter blocks until the channel answered, up to Timeout and one more
-// Timeout for the roster update, and meanwhile the session's Serve loop
+// The adapter blocks until the client's answer is written, up to Timeout
+// and at most two more Timeouts for the roster update and a leave that
+// undoes a join the roster could not record, and meanwhile the session's Serve loop
 // reads nothing else and holds the session's output lock. Hosts that can
 // deliver the answer later should call ServeIQ instead. Roster
 // pushes still go through the Roster's Router, which therefore must not

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -40,23 +41,30 @@ type ChannelRoster interface {
 // changed after the channel accepted:
 //
 //   - every roster change is tried StoreAttempts times, 10 ms apart and
-//     doubling;
+//     doubling, while the client waits;
 //   - a join the roster cannot record is compensated: the handler sends the
-//     channel a <leave/> (from the user's bare JID, with a fresh id) so that
-//     the channel and the roster agree again, and answers the client
-//     internal-server-error saying so. If that leave fails too, the client
-//     is told that the channel may still count it as a participant and that
-//     client-leave resolves it (the channel then confirms, and the missing
-//     roster item is no obstacle). When the roster already holds the channel
-//     (the user joined again), there is nothing to undo: the channel and the
-//     roster agree on the membership, the item only keeps its old details,
-//     and the client is told so;
+//     channel a <leave/> (from the user's bare JID, with a fresh id, within
+//     a Timeout of its own) so that the channel and the roster agree again,
+//     and answers the client internal-server-error saying so. When the
+//     roster could not even be read, it may have stored the item after all,
+//     so its removal is repaired (join_repair.go). If the channel does not
+//     confirm that leave, it may still count the user as a participant:
+//     the leave (and then the item's removal) is repaired, and the client
+//     is told so. When the roster already holds the channel (the user
+//     joined again), there is nothing to undo: the channel and the roster
+//     agree on the membership, the item only keeps its old details, and
+//     the client is told so;
 //   - a leave cannot be compensated (joining again would need the original
 //     nick and subscriptions, and might get a new participant id), so the
-//     client is answered internal-server-error saying that it left but the
-//     channel stays in its roster; joining and leaving again clears it.
+//     removal of the item is repaired, and the client is answered
+//     internal-server-error saying that it left and that the roster follows
+//     (a roster push tells it when).
 //
-// Each such case is also logged at error level.
+// Each such case is also logged at error level. A repair goes on in the
+// background after the client was answered, until it is done, so that once
+// the store (and the channel) work again the roster holds exactly the
+// channels that count the user as a participant (join_repair.go); a later
+// confirmed answer for the same channel makes a repair moot.
 //
 // An ordinary contact with the channel's JID (the user had added the
 // channel's address as a contact) is replaced by the channel item on join:
@@ -80,14 +88,14 @@ var (
 			"so it left the channel again; try again later")
 	joinUncompensatedError = rawstanza.Error(stanza.Cancel, stanza.InternalServerError,
 		"the channel accepted the join, but the server could not record it in your roster, "+
-			"and leaving the channel again failed: the channel may still count you as a participant; "+
-			"send client-leave to leave it")
+			"and the channel has not confirmed leaving again yet: the server keeps trying to leave it, "+
+			"unless you join again")
 	joinKeptError = rawstanza.Error(stanza.Cancel, stanza.InternalServerError,
 		"the channel accepted the join, but the server could not update your roster; "+
 			"you were already a participant, and the channel stays in your roster as before")
 	joinLeaveStoreError = rawstanza.Error(stanza.Cancel, stanza.InternalServerError,
-		"the channel confirmed that you left, but the server could not remove the channel from your roster; "+
-			"joining and leaving the channel again clears it")
+		"the channel confirmed that you left, but the server could not remove the channel from your roster yet; "+
+			"it keeps trying (a roster push tells you when)")
 )
 
 // joined records the channel in the roster after the channel's join result
@@ -100,6 +108,7 @@ func (h *JoinHandler) joined(ctx context.Context, op *joinOp, payload []byte) {
 	}
 	item := roster.ChannelItem(op.channel, joinParticipantID(start, op.channel), "",
 		joinSharesPresence(op.inner, command))
+	h.supersede(op)
 	err := h.retryRoster(ctx, func(ctx context.Context) error {
 		return h.roster.AddChannel(ctx, op.user, item)
 	})
@@ -119,21 +128,12 @@ func (h *JoinHandler) left(ctx context.Context, op *joinOp, payload []byte) {
 	if !ok {
 		command = []byte(joinLeaveElement)
 	}
-	err := h.retryRoster(ctx, func(ctx context.Context) error {
-		err := h.roster.RemoveChannel(ctx, op.user, op.channel)
-		switch {
-		case errors.Is(err, roster.ErrNotFound):
-			return nil // nothing to remove
-		case errors.Is(err, roster.ErrNotChannel):
-			h.log.Debug("pam: the roster holds an ordinary contact with the channel's JID; left it alone",
-				h.opAttrs(op, nil)...)
-			return nil
-		}
-		return err
-	})
+	h.supersede(op)
+	err := h.retryRoster(ctx, func(ctx context.Context) error { return h.removeChannel(ctx, op) })
 	if err != nil {
-		h.log.Error("pam: the channel confirmed a leave, but the roster item could not be removed",
+		h.log.Error("pam: the channel confirmed a leave, but the roster item could not be removed yet; repairing",
 			h.opAttrs(op, err)...)
+		h.repair(op, false)
 		h.send(ctx, op, joinAppendError(nil, op.id, op.user, op.client, joinLeaveStoreError))
 		return
 	}
@@ -141,32 +141,74 @@ func (h *JoinHandler) left(ctx context.Context, op *joinOp, payload []byte) {
 	h.notifyPresence(ctx, op)
 }
 
+// removeChannel removes the user's channel item for op's channel; no such
+// item, or an ordinary contact with the channel's JID, is success.
+func (h *JoinHandler) removeChannel(ctx context.Context, op *joinOp) error {
+	err := h.roster.RemoveChannel(ctx, op.user, op.channel)
+	switch {
+	case errors.Is(err, roster.ErrNotFound):
+		return nil // nothing to remove
+	case errors.Is(err, roster.ErrNotChannel):
+		h.log.Debug("pam: the roster holds an ordinary contact with the channel's JID; left it alone",
+			h.opAttrs(op, nil)...)
+		return nil
+	}
+	return err
+}
+
 // compensateJoin leaves the channel again after a join the roster could not
-// record, unless the roster already records the channel, and tells the
-// client.
+// record, unless the roster already records the channel, repairs what is
+// left to do, and tells the client.
 func (h *JoinHandler) compensateJoin(ctx context.Context, op *joinOp, rosterErr error) {
-	if _, err := h.roster.Channel(ctx, op.user, op.channel); err == nil {
+	_, readErr := h.roster.Channel(ctx, op.user, op.channel)
+	if readErr == nil {
 		h.log.Error("pam: the roster could not update a channel the user joined again; kept the old item",
 			h.opAttrs(op, rosterErr)...)
 		h.send(ctx, op, joinAppendError(nil, op.id, op.user, op.client, joinKeptError))
 		return
 	}
-	leave := stanza.IQ{Type: stanza.SetIQ, From: op.user, To: op.channel, ID: joinCompensationID()}
-	resp, err := h.exchanger.Exchange(ctx, leave, xml.NewDecoder(strings.NewReader(joinLeaveElement)))
-	if err == nil && joinAnswerMatches(resp.IQ, leave) && resp.IQ.Type == stanza.ResultIQ {
+	// The roster's tries may have used up ctx: the leave gets a Timeout of
+	// its own.
+	ctx, cancel := context.WithTimeout(op.ctx, h.timeout)
+	defer cancel()
+	err := h.leaveAgain(ctx, op)
+	if err == nil {
 		answer := joinCompensatedError
 		if rosterQuota(rosterErr) {
 			answer = joinRosterFullError
 		}
 		h.log.Error("pam: the roster could not record a join the channel accepted; left the channel again",
 			h.opAttrs(op, rosterErr)...)
+		if !errors.Is(readErr, roster.ErrNotFound) && !errors.Is(readErr, roster.ErrNotChannel) {
+			// The roster could not be read: it may have stored the item
+			// although it reported a failure.
+			h.repair(op, false)
+		}
 		h.send(ctx, op, joinAppendError(nil, op.id, op.user, op.client, answer))
 		return
 	}
-	h.log.Error("pam: the roster could not record a join the channel accepted, and leaving again failed: "+
-		"the channel counts the user as a participant, the roster does not",
+	h.log.Error("pam: the roster could not record a join the channel accepted, and the channel did not confirm "+
+		"leaving again: the channel may count the user as a participant; repairing",
 		h.opAttrs(op, errors.Join(rosterErr, err))...)
+	h.repair(op, true)
 	h.send(ctx, op, joinAppendError(nil, op.id, op.user, op.client, joinUncompensatedError))
+}
+
+// leaveAgain sends the channel a <leave/> from the user's bare JID with a
+// fresh id, undoing op's join, and returns nil once the channel confirmed
+// it with a result; anything else is an error.
+func (h *JoinHandler) leaveAgain(ctx context.Context, op *joinOp) error {
+	leave := stanza.IQ{Type: stanza.SetIQ, From: op.user, To: op.channel, ID: joinCompensationID()}
+	resp, err := h.exchanger.Exchange(ctx, leave, xml.NewDecoder(strings.NewReader(joinLeaveElement)))
+	switch {
+	case err != nil:
+		return err
+	case !joinAnswerMatches(resp.IQ, leave):
+		return errors.New("pam: exchanger returned an answer that does not match the leave")
+	case resp.IQ.Type == stanza.ResultIQ:
+		return nil
+	}
+	return fmt.Errorf("pam: the channel refused to leave: %s", resp.Payload)
 }
 
 // retryRoster calls change up to StoreAttempts times until it succeeds.

@@ -191,7 +191,8 @@ func TestJoinRosterAnswers(t *testing.T) {
 		name     string
 		leave    bool
 		roster   fakeAnswers
-		attempts int    // calls of AddChannel or RemoveChannel
+		attempts int    // calls of AddChannel or RemoveChannel while the client waits
+		repairs  bool   // more calls may follow in the background
 		text     string // in the error answered; "" for a result
 		requests int    // to the channel, compensation included
 	}{
@@ -201,7 +202,7 @@ func TestJoinRosterAnswers(t *testing.T) {
 		{name: "join not recorded, an ordinary contact", roster: fakeAnswers{add: down, channel: roster.ErrNotChannel},
 			attempts: 3, text: "left the channel again", requests: 2},
 		{name: "join not recorded, roster unreadable", roster: fakeAnswers{add: down, channel: down},
-			attempts: 3, text: "left the channel again", requests: 2},
+			attempts: 3, repairs: true, text: "left the channel again", requests: 2},
 		{name: "join not recorded, channel item kept", roster: fakeAnswers{add: down},
 			attempts: 3, text: "stays in your roster as before", requests: 1},
 		{name: "leave recorded", leave: true, attempts: 1, requests: 1},
@@ -209,7 +210,7 @@ func TestJoinRosterAnswers(t *testing.T) {
 		{name: "leave, an ordinary contact", leave: true, roster: fakeAnswers{remove: fmt.Errorf("wrapped: %w", roster.ErrNotChannel)},
 			attempts: 1, requests: 1},
 		{name: "leave not recorded", leave: true, roster: fakeAnswers{remove: down},
-			attempts: 3, text: "could not remove the channel", requests: 1},
+			attempts: 3, repairs: true, text: "could not remove the channel", requests: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fr := &fakeRoster{fakeAnswers: tc.roster}
@@ -233,7 +234,11 @@ func TestJoinRosterAnswers(t *testing.T) {
 			}
 			fr.mu.Lock()
 			defer fr.mu.Unlock()
-			require.Equal(t, tc.attempts, fr.adds+fr.removes)
+			if tc.repairs {
+				require.GreaterOrEqual(t, fr.adds+fr.removes, tc.attempts)
+			} else {
+				require.Equal(t, tc.attempts, fr.adds+fr.removes)
+			}
 			require.Len(t, e.rec.To(testChannel), tc.requests)
 			require.Len(t, e.answers(testClientA, "r1"), 1)
 		})

@@ -298,7 +298,7 @@ func TestJoinTimeout(t *testing.T) {
 	e.shutdown()
 	require.Zero(t, e.ex.Pending())
 	// Whatever reached the channel in time (on a loaded machine, maybe
-	// nothing), its late answer is not taken.
+	// nothing), an answer later than one more Timeout is not taken.
 	for _, d := range e.rec.To(testChannel) {
 		req := parseTestStanza(t, d)
 		require.False(t, e.answer(stanza.ResultIQ, req.IQ.To, req.IQ.From, req.IQ.ID, `<join xmlns="urn:xmpp:mix:core:1" id="1"/>`),
@@ -681,7 +681,7 @@ func TestJoinStoreFailure(t *testing.T) {
 		ans := e.awaitAnswer(testClientA, "s1")
 		e.shutdown()
 		se := requireError(t, ans, stanza.Cancel, stanza.InternalServerError)
-		require.Contains(t, se.Text[""], "send client-leave")
+		require.Contains(t, se.Text[""], "keeps trying to leave it")
 		require.Len(t, e.awaitRequests(testChannel, 2), 2)
 		require.Len(t, e.answers(testClientA, "s1"), 1)
 	})
@@ -733,11 +733,11 @@ func TestJoinStoreFailure(t *testing.T) {
 		e.shutdown()
 		se := requireError(t, ans, stanza.Cancel, stanza.InternalServerError)
 		require.Contains(t, se.Text[""], "could not remove the channel from your roster")
-		require.Equal(t, 2, fs.dels)
+		require.GreaterOrEqual(t, fs.dels, 2, "StoreAttempts while the client waited, then repairs")
 		_, member := ch.member(testUser)
 		require.False(t, member)
 		items, _ := e.items()
-		require.Len(t, items, 1, "documented: the item stays until a later join and leave")
+		require.Len(t, items, 1, "the store never worked again: the repair was abandoned at Shutdown")
 		require.Len(t, e.pushes(testClientA), 1, "only the join was pushed")
 	})
 }

@@ -44,15 +44,20 @@ type mixServer struct {
 
 func startMIXServer(t *testing.T, users []string) *mixServer {
 	t.Helper()
+	return startMIXServerWith(t, testclient.Options{Users: users})
+}
+
+// startMIXServerWith is startMIXServer with the server's other options
+// (stores, timeouts) taken from o.
+func startMIXServerWith(t *testing.T, o testclient.Options) *mixServer {
+	t.Helper()
 	ms := &mixServer{}
-	ms.Server = testclient.Start(t, testclient.Options{
-		Users:     users,
-		MIXDomain: mixDomain,
-		NewMIX: func(r host.RawRouter) server.MIXService {
-			ms.mix = mixservice.New(mixservice.Config{Domain: mixDomain, Router: r})
-			return ms.mix
-		},
-	})
+	o.MIXDomain = mixDomain
+	o.NewMIX = func(r host.RawRouter) server.MIXService {
+		ms.mix = mixservice.New(mixservice.Config{Domain: mixDomain, Router: r})
+		return ms.mix
+	}
+	ms.Server = testclient.Start(t, o)
 	return ms
 }
 
@@ -239,7 +244,8 @@ func TestReliabilityVanishingJoins(t *testing.T) {
 // channels' confirmed participants. A join whose client vanished is still
 // carried out by the user's server (XEP-0405 §2.7: the roster follows the
 // channel's answer), and nothing tells a client when that is done, so the
-// comparison is repeated until it holds or testclient.Timeout passes.
+// comparison is repeated every 20 ms until it holds, for at most
+// testclient.Timeout.
 func checkRosters(t *testing.T, srv *mixServer, users []string, channels []string) {
 	t.Helper()
 	for _, u := range users {
@@ -269,7 +275,16 @@ func checkRosters(t *testing.T, srv *mixServer, users []string, channels []strin
 			}
 			return true
 		}
-		require.Eventually(t, matches, testclient.Timeout, 20*time.Millisecond, "%s: memberships %v, roster %s", u, want, roster)
+		tick := time.NewTicker(20 * time.Millisecond)
+		deadline := time.After(testclient.Timeout)
+		for !matches() {
+			select {
+			case <-tick.C:
+			case <-deadline:
+				require.FailNow(t, "roster and channels disagree", "%s: memberships %v, roster %s", u, want, roster)
+			}
+		}
+		tick.Stop()
 		c.Close(t)
 	}
 }

@@ -104,7 +104,7 @@ func (s *Server) toOwner(ctx context.Context, key jid.JID, kind OwnedKind, to ji
 // DeliverOwned does here, on the owner node, what another node handed over
 // with Cluster.ToOwner. raw is not kept.
 func (s *Server) DeliverOwned(ctx context.Context, kind OwnedKind, to jid.JID, raw []byte) {
-	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	if kind == OwnedGone {
 		s.sessionGoneHere(ctx, to)
@@ -132,7 +132,7 @@ func (s *Server) DeliverOwned(ctx context.Context, kind OwnedKind, to jid.JID, r
 // are gone: it tells the presence handler (and so the channels, XEP-0405
 // §2.9) for those of its users whose owner it is.
 func (s *Server) SessionsPurged(ctx context.Context, sessions []jid.JID) {
-	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	for _, full := range sessions {
 		s.sessionGone(ctx, full)
@@ -155,7 +155,7 @@ func (s *Server) OwnersMoved(ctx context.Context, moved func(user jid.JID) bool)
 		}
 	}
 	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	for _, sess := range sessions {
 		if current, ok := s.sessionPresence(sess.jid); ok {

@@ -110,7 +110,7 @@ func (cs *componentStream) readLoop(r *wire.Reader) error {
 		if err != nil {
 			return &wire.Error{Cond: stream.NotWellFormed, Text: err.Error()}
 		}
-		ctx, cancel := context.WithTimeout(cs.srv.ctx, handlerTimeout)
+		ctx, cancel := context.WithTimeout(cs.srv.ctx, cs.srv.cfg.RequestTimeout)
 		cs.srv.router.Send(ctx, raw)
 		cancel()
 	}

@@ -84,8 +84,14 @@ func (s *Server) toFullJID(ctx context.Context, p packet.Packet) {
 }
 
 // toBareJID delivers to an account (RFC 6121 §8.5.2, with XEP-0405 §2.2 for
-// groupchat from channels).
+// groupchat from channels). The work for one account is bounded by
+// RequestTimeout, whatever bound the sender set: the MIX service routes a
+// message to each participant in turn, so one account whose stores hang
+// must not use up the time of the others (and of the poster's session,
+// which routes it).
 func (s *Server) toBareJID(ctx context.Context, p packet.Packet) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
 	user := p.To.Bare()
 	switch p.Kind {
 	case packet.IQ:

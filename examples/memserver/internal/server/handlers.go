@@ -11,9 +11,9 @@ import (
 	"github.com/mixpam/mixpam/examples/memserver/internal/packet"
 )
 
-// handlerTimeout bounds the work done for one stanza, so that every request
-// is answered in bounded time.
-const handlerTimeout = 30 * time.Second
+// DefaultRequestTimeout is the bound on the work for one stanza when
+// Config.RequestTimeout is zero.
+const DefaultRequestTimeout = 30 * time.Second
 
 // iqFunc answers an IQ request: it returns the whole reply (result or
 // error, from and to swapped) for the server to route, or nil when it has

@@ -37,7 +37,7 @@ func (sess *session) handle(el wire.Element) error {
 	if err != nil {
 		return &wire.Error{Cond: stream.NotWellFormed, Text: err.Error()}
 	}
-	ctx, cancel := context.WithTimeout(sess.srv.ctx, handlerTimeout)
+	ctx, cancel := context.WithTimeout(sess.srv.ctx, sess.srv.cfg.RequestTimeout)
 	defer cancel()
 	switch p.Kind {
 	case packet.IQ:

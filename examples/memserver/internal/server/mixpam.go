@@ -67,6 +67,7 @@ func (s *Server) newMixpam() (mixpamParts, error) {
 		// which may have arrived before the roster held it (XEP-0405
 		// §2.9, §2.9.3).
 		Presence: m.presence,
+		Timeout:  s.cfg.RequestTimeout,
 		Logger:   s.log,
 	})
 	if err != nil {
@@ -280,7 +281,7 @@ func (s *Server) resolveCaps(sess *session) {
 // session still advertises c, records it and, if it is MIX capable, resends
 // the session's current presence to its channels.
 func (s *Server) resolveCapsOnce(sess *session, c disco.Caps) {
-	ctx, cancel := context.WithTimeout(sess.ctx, handlerTimeout)
+	ctx, cancel := context.WithTimeout(sess.ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	capable, err := s.mp.resolver.MIXCapable(ctx, sess.jid, c)
 	if err != nil {

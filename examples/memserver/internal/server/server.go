@@ -74,6 +74,11 @@ type Config struct {
 	// Limits bound what peers may make the server hold, and throttle
 	// password guessing; the zero value takes the defaults.
 	Limits Limits
+	// RequestTimeout bounds the work done for one stanza, and a
+	// client-join or client-leave's wait for the channel (then again for
+	// the roster update, pam.JoinConfig.Timeout), so that every request is
+	// answered in bounded time. Zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// Rosters, Archive and Blocks keep rosters, message archives and
@@ -153,6 +158,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxQueued <= 0 {
 		cfg.MaxQueued = DefaultMaxQueued
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	if cfg.Rosters == nil {
 		cfg.Rosters = roster.NewMemStore()

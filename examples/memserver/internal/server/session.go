@@ -192,7 +192,7 @@ func (sess *session) shutdown() {
 func (sess *session) leave() {
 	sess.leaveOnce.Do(func() {
 		s := sess.srv
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), handlerTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.cfg.RequestTimeout)
 		defer cancel()
 		sess.mu.Lock()
 		wasAvailable := sess.presence != nil

@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/jid"
 
+	"github.com/mixpam/mixpam/archive"
 	"github.com/mixpam/mixpam/blocking"
 	"github.com/mixpam/mixpam/examples/memserver/internal/accounts"
 	"github.com/mixpam/mixpam/examples/memserver/internal/server"
@@ -48,8 +50,14 @@ type Options struct {
 	MaxQueued    int
 	Roster       roster.Limits
 	Blocking     blocking.Limits
-	// Blocks keeps the blocklists; nil means an in-memory store.
-	Blocks blocking.Store
+	// Rosters, Archive and Blocks keep rosters, archives and blocklists;
+	// nil means in-memory stores.
+	Rosters roster.Store
+	Archive archive.Store
+	Blocks  blocking.Store
+	// RequestTimeout bounds the work for one stanza and a client-join's
+	// wait for the channel (see server.Config); 0 means the default.
+	RequestTimeout time.Duration
 	// Limits are the server's other limits; zero fields take the defaults.
 	Limits server.Limits
 	// Logger receives the server's logs; nil discards them.
@@ -119,7 +127,11 @@ func Start(t testing.TB, o Options) *Server {
 		MaxQueued:    o.MaxQueued,
 		Roster:       o.Roster,
 		Blocking:     o.Blocking,
+		Rosters:      o.Rosters,
+		Archive:      o.Archive,
 		Blocks:       o.Blocks,
+
+		RequestTimeout: o.RequestTimeout,
 	}
 	if o.TLS {
 		cert, err := tlscert.Generate(o.Domain)
