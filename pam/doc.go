@@ -40,7 +40,8 @@
 // waited (removing an item after a leave, undoing a join the roster could
 // not record) is retried in the background, in order with the user's later
 // requests for that channel, until it is done; and a channel's answer that
-// comes after the client was told remote-server-timeout is still acted on.
+// comes after the client was told remote-server-timeout is still acted on,
+// for ten Timeouts (at least a minute) past the request's deadline.
 // So once the store and the channel work again and the handler is idle
 // (Pending is 0), each user's roster holds a channel item exactly for the
 // channels that count the user as a participant, as far as their answers

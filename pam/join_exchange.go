@@ -39,7 +39,7 @@ func (h *JoinHandler) exchange(ctx context.Context, op *joinOp) {
 	// The exchange runs on a goroutine of its own, for longer than the
 	// client waits: a channel that answers late may still have carried
 	// the request out, and the roster must follow it (join_late.go).
-	exCtx, cancel := context.WithDeadline(op.ctx, op.deadline.Add(joinLateAnswerTimeouts*h.timeout))
+	exCtx, cancel := context.WithDeadline(op.ctx, op.deadline.Add(h.joinLateAnswerWindow()))
 	answer := make(chan joinExchanged, 1)
 	go func() {
 		resp, err := h.exchanger.Exchange(exCtx, forward, xml.NewDecoder(bytes.NewReader(op.inner)))

@@ -2,6 +2,7 @@ package pam
 
 import (
 	"context"
+	"time"
 
 	"mellium.im/xmpp/stanza"
 )
@@ -9,16 +10,28 @@ import (
 // This file takes the channel's answers that come after the client was
 // told remote-server-timeout. The channel may have carried such a request
 // out, and the roster must follow what the channel confirmed: the answer
-// is still awaited, in the background, for up to joinLateAnswerTimeouts
-// Timeouts past the request's deadline, and acted on in the request's lane
+// is still awaited, in the background, for joinLateAnswerWindow past the
+// request's deadline, and acted on in the request's lane
 // (the roster is changed and pushed; the client, which has its answer, is
 // not answered again) unless the channel confirmed a later request in the
 // lane first. An answer later than that, or after Shutdown, is not taken
 // (logged): the channel's state is then unknown to the handler.
 
-// joinLateAnswerTimeouts is how many Timeouts past a request's deadline
-// the channel's answer is still taken.
-const joinLateAnswerTimeouts = 10
+// joinLateAnswerTimeouts and joinLateAnswerMin set how long past a
+// request's deadline the channel's answer is still taken: ten Timeouts,
+// and at least a minute, so that a short Timeout (a host that answers its
+// clients quickly) does not make the handler give up on a channel that is
+// merely slow under load.
+const (
+	joinLateAnswerTimeouts = 10
+	joinLateAnswerMin      = time.Minute
+)
+
+// joinLateAnswerWindow returns how long past a request's deadline the
+// channel's answer is still taken.
+func (h *JoinHandler) joinLateAnswerWindow() time.Duration {
+	return max(joinLateAnswerTimeouts*h.timeout, joinLateAnswerMin)
+}
 
 // joinLate is a request whose answer is awaited after its deadline.
 type joinLate struct {
