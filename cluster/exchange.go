@@ -91,9 +91,14 @@ const (
 // Receive offers an incoming IQ answer to the cluster, as
 // host.Exchange.Receive does on one node: the host calls it for every IQ of
 // type result or error before routing it anywhere else. It reports whether
-// the cluster took the IQ (payload included): an answer to a request of
-// this node that matches it, or an answer carrying another node's tag,
-// which it forwards to that node. Anything else is left to the host.
+// the cluster took the IQ (payload included): every answer whose id carries
+// a node's tag is the cluster's. One for this node is handed to its
+// Exchange, one for another live node is forwarded to that node, and one
+// that matches no pending request (late, or forged by a peer that learnt
+// a node's tag) is dropped, logged at debug level: tagged ids are only ever
+// used on the cluster's own requests, and routing such an answer on would
+// send it back to the node whose tag it carries, without end. Anything
+// else is left to the host.
 func (n *Node) Receive(ctx context.Context, iq stanza.IQ, payload xml.TokenReader) (bool, error) {
 	if iq.Type != stanza.ResultIQ && iq.Type != stanza.ErrorIQ {
 		return false, nil
@@ -103,7 +108,12 @@ func (n *Node) Receive(ctx context.Context, iq stanza.IQ, payload xml.TokenReade
 		return false, nil
 	}
 	if node == n.id {
-		return n.exchange.Receive(iq, payload)
+		taken, err := n.exchange.Receive(iq, payload)
+		if err == nil && !taken {
+			n.log.Debug("cluster: dropped a tagged IQ answer that matches no request", "from", iq.From.String(), "id", iq.ID)
+			taken = true
+		}
+		return taken, err
 	}
 	if n.reg.isDead(node) {
 		return false, nil // nobody waits for it: the host's routing decides
@@ -127,8 +137,8 @@ func (n *Node) Receive(ctx context.Context, iq stanza.IQ, payload xml.TokenReade
 func (n *Node) answerSubject(node string) string { return n.cfg.Prefix + ".answer." + node }
 
 // deliverAnswer takes an answer that another node received for a request
-// of this node. An answer that matches no pending request is routed on, as
-// the node that received it would have done.
+// of this node. An answer that matches no pending request is dropped (see
+// Receive).
 func (n *Node) deliverAnswer(m *nats.Msg) {
 	from, err1 := jid.Parse(m.Header.Get(fromHeader))
 	to, err2 := jid.Parse(m.Header.Get(toHeader))
@@ -144,9 +154,7 @@ func (n *Node) deliverAnswer(m *nats.Msg) {
 		return
 	}
 	if !taken {
-		if err := n.Route(n.ctx, to, iq.Wrap(payloadReader(m.Data))); err != nil {
-			n.log.Debug("cluster: routing an unmatched IQ answer", "to", to, "err", err)
-		}
+		n.log.Debug("cluster: dropped a tagged IQ answer that matches no request", "from", from.String(), "id", iq.ID)
 	}
 }
 
