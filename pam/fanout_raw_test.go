@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mixpam/mixpam/archive"
+	"github.com/mixpam/mixpam/host"
 	"github.com/mixpam/mixpam/internal/xmltree"
 	"github.com/mixpam/mixpam/ns"
 )
@@ -74,7 +75,8 @@ func serveBoth(t *testing.T, raw []byte) (decoded, rawServed fanOutServed) {
 		tok, err := d.Token()
 		start, ok := tok.(xml.StartElement)
 		if err != nil || !ok {
-			return FanOutResult{}, nil
+			// Not even a start tag: not the fan-out's, as ServeRaw says.
+			return FanOutResult{}, host.ErrNotHandled
 		}
 		return e.fanOut.ServeMessage(context.Background(), start, d)
 	})

@@ -9,9 +9,10 @@
 // '-' and '_' (an element name without a prefix; an attribute name without
 // one, or with xml:); attribute values in single or double quotes; text and
 // values of XML characters in UTF-8 with the five predefined entity
-// references and character references; at most MaxDepth levels. Anything
-// else — a comment, CDATA, a processing instruction, a DOCTYPE, a prefixed
-// element, an xmlns:prefix declaration, a repeated attribute, "]]>" in text
+// references and character references; at most MaxDepth levels and
+// MaxAttrs attributes per tag. Anything else — a comment, CDATA, a
+// processing instruction, a DOCTYPE, a prefixed element, an xmlns:prefix
+// declaration, a repeated attribute, "]]>" in text
 // — is reported as outside the subset, never as an error: the caller
 // decodes such input the usual way, which accepts or refuses it. So a
 // caller never accepts through this package what encoding/xml would refuse.
@@ -29,6 +30,11 @@ import (
 
 // MaxDepth is the deepest nesting of elements in the subset.
 const MaxDepth = 64
+
+// MaxAttrs is the most attributes a start tag in the subset has. It bounds
+// the check for repeated attributes (quadratic in their number) and the
+// memory a reused Tag keeps; stanzas carry a handful.
+const MaxAttrs = 32
 
 // Attr is an attribute of a start tag.
 type Attr struct {
@@ -141,6 +147,9 @@ func ScanTag(b []byte, t *Tag) bool {
 		a.Value = b[vs:i]
 		i++
 		a.End = i
+		if len(t.Attrs) == MaxAttrs {
+			return false
+		}
 		for _, prev := range t.Attrs {
 			if bytes.Equal(prev.Name, a.Name) {
 				return false

@@ -3,6 +3,7 @@ package rawxml
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -168,4 +169,25 @@ func decodeElements(raw []byte) (int, error) {
 			return n, io.ErrUnexpectedEOF
 		}
 	}
+}
+
+// A tag with more than MaxAttrs attributes is outside the subset, so the
+// check for repeated attributes stays bounded: 8,000 attributes cost a
+// quarter of a second before this bound.
+func TestScanTagManyAttributes(t *testing.T) {
+	tag := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("<message")
+		for i := range n {
+			fmt.Fprintf(&b, ` a%d="v"`, i)
+		}
+		b.WriteString(">")
+		return []byte(b.String())
+	}
+	var tg Tag
+	require.True(t, ScanTag(tag(MaxAttrs), &tg))
+	require.Len(t, tg.Attrs, MaxAttrs)
+	require.False(t, ScanTag(tag(MaxAttrs+1), &tg))
+	require.False(t, ScanTag(tag(8000), &tg))
+	require.LessOrEqual(t, cap(tg.Attrs), 2*MaxAttrs, "the memory a reused Tag keeps")
 }

@@ -19,6 +19,7 @@ type Queue struct {
 
 	mu      sync.Mutex
 	pending []byte // the queued bytes, in order
+	writing int    // bytes taken by Run and not yet written: they count against max too
 	closing bool   // no more Sends; Run stops after writing what is queued
 	wake    chan struct{}
 	done    chan struct{}
@@ -28,8 +29,9 @@ type Queue struct {
 // reading is disconnected after it.
 const writeTimeout = 30 * time.Second
 
-// NewQueue returns a queue writing to w that holds at most max bytes, and
-// ends the stream with overflow when that is exceeded.
+// NewQueue returns a queue writing to w that holds at most max bytes
+// (queued, or taken for a write that has not returned), and ends the stream
+// with overflow when that is exceeded.
 func NewQueue(w io.Writer, max int, overflow []byte) *Queue {
 	return &Queue{
 		w:        w,
@@ -49,7 +51,7 @@ func (q *Queue) Send(b []byte) bool {
 	if q.closing {
 		return false
 	}
-	if len(q.pending)+len(b) > q.max {
+	if q.writing+len(q.pending)+len(b) > q.max {
 		q.pending = append(q.pending, q.overflow...)
 		q.closing = true
 		q.signal()
@@ -96,6 +98,7 @@ func (q *Queue) Run() error {
 		q.mu.Lock()
 		buf, closing := q.pending, q.closing
 		q.pending = spare[:0]
+		q.writing = len(buf)
 		q.mu.Unlock()
 
 		if len(buf) > 0 {
@@ -106,6 +109,9 @@ func (q *Queue) Run() error {
 				q.Close(nil)
 				return err
 			}
+			q.mu.Lock()
+			q.writing = 0
+			q.mu.Unlock()
 		}
 		if closing {
 			return nil
