@@ -42,38 +42,10 @@ func (n *Node) watchNodes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: watching nodes: %w", err)
 	}
-	for {
-		select {
-		case e := <-w.Updates():
-			if e == nil { // the end of the initial values
-				_, ver := n.reg.liveVersion()
-				n.reg.movedThrough(ver) // nothing moved for this new node
-				n.wg.Go(func() { n.followNodes(w) })
-				return nil
-			}
-			n.applyNode(e)
-		case <-ctx.Done():
-			_ = w.Stop()
-			return ctx.Err()
-		}
-	}
-}
-
-func (n *Node) followNodes(w jetstream.KeyWatcher) {
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if e != nil {
-				n.followNode(e)
-			}
-		case <-n.ctx.Done():
-			return
-		}
-	}
+	return n.watch(ctx, w, n.applyNode, func() {
+		_, ver := n.reg.liveVersion()
+		n.reg.movedThrough(ver) // nothing moved for this new node
+	}, n.followNode)
 }
 
 // followNode applies a change of the nodes bucket after the initial load,

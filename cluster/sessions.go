@@ -187,37 +187,7 @@ func (n *Node) watchSessions(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: watching sessions: %w", err)
 	}
-	// The initial values end with a nil entry.
-	for {
-		select {
-		case e := <-w.Updates():
-			if e == nil {
-				n.wg.Go(func() { n.followSessions(w) })
-				return nil
-			}
-			n.applySession(e)
-		case <-ctx.Done():
-			_ = w.Stop()
-			return ctx.Err()
-		}
-	}
-}
-
-func (n *Node) followSessions(w jetstream.KeyWatcher) {
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if e != nil {
-				n.applySession(e)
-			}
-		case <-n.ctx.Done():
-			return
-		}
-	}
+	return n.watch(ctx, w, n.applySession, nil, n.applySession)
 }
 
 func (n *Node) applySession(e jetstream.KeyValueEntry) {
