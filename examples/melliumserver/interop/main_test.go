@@ -15,11 +15,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mixpam/mixpam/examples/internal/syncbuf"
 )
 
 const (
@@ -108,7 +109,7 @@ func startServer(t *testing.T) *server {
 // the test fails.
 func start(t *testing.T, name, bin string, args ...string) <-chan string {
 	t.Helper()
-	var log syncBuffer
+	var log syncbuf.Buffer
 	stdout, w, err := os.Pipe()
 	require.NoError(t, err)
 	cmd := exec.Command(bin, args...)
@@ -195,22 +196,4 @@ func run[T any](t *testing.T, s *server, script string) T {
 	var res T
 	require.NoError(t, json.Unmarshal(lines[len(lines)-1], &res))
 	return res
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -4,7 +4,6 @@ package interop
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -13,11 +12,12 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mixpam/mixpam/examples/internal/syncbuf"
 )
 
 const (
@@ -36,7 +36,7 @@ type server struct {
 	addr      string            // client-to-server address
 	tls       bool              // STARTTLS required (-tls auto)
 	passwords map[string]string // account name → password
-	log       *syncBuffer       // the server's debug log (stderr)
+	log       *syncbuf.Buffer   // the server's debug log (stderr)
 }
 
 // bannerAddr finds the address in the server's "clients on ADDR" line.
@@ -48,7 +48,7 @@ var bannerAddr = regexp.MustCompile(`clients on (\S+)`)
 // it runs with -tls off.
 func startServer(t *testing.T, tls bool) *server {
 	t.Helper()
-	s := &server{tls: tls, passwords: make(map[string]string), log: new(syncBuffer)}
+	s := &server{tls: tls, passwords: make(map[string]string), log: new(syncbuf.Buffer)}
 	args := []string{"-listen", "127.0.0.1:0", "-log", "debug"}
 	if !tls {
 		args = append(args, "-tls", "off")
@@ -147,22 +147,4 @@ func (s *server) users(names ...string) []string {
 		args = append(args, "--user", n+":"+s.passwords[n])
 	}
 	return args
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -1,38 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mixpam/mixpam/examples/internal/syncbuf"
 	"github.com/mixpam/mixpam/examples/memserver/internal/component"
 )
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestServesAsComponent runs the MIX service against the memserver's
 // XEP-0114 acceptor: the handshake succeeds, the banner says so, a channel
@@ -44,7 +25,7 @@ func TestServesAsComponent(t *testing.T) {
 	defer ln.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-server", ln.Addr().String(), "-domain", "mix.localhost", "-secret", "s3"}, &out, io.Discard)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"mellium.im/xmpp/stream"
 
+	"github.com/mixpam/mixpam/examples/internal/syncbuf"
 	"github.com/mixpam/mixpam/examples/memserver/internal/server"
 	"github.com/mixpam/mixpam/examples/memserver/internal/testclient"
 	"github.com/mixpam/mixpam/examples/memserver/internal/throttle"
@@ -195,31 +196,13 @@ func (c *manualClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// logBuffer collects the server's logs.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestPasswordGuessingThrottled: guesses from one address are checked
 // until the limit, then refused (policy-violation, as mod_fail2ban) until
 // the ban ends; a correct login from another address is unaffected; each
 // failure is logged at info with the address.
 func TestPasswordGuessingThrottled(t *testing.T) {
 	clock := &manualClock{now: time.Unix(2e9, 0)}
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	srv := testclient.Start(t, testclient.Options{
 		Limits: server.Limits{Throttle: throttle.Config{AddrFailures: 5, Ban: time.Minute, Now: clock.Now}},
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
