@@ -22,7 +22,6 @@ import (
 	"github.com/mixpam/mixpam/internal/xmlenc"
 	"github.com/mixpam/mixpam/pam"
 	"github.com/mixpam/mixpam/presence"
-	"github.com/mixpam/mixpam/rawxml"
 )
 
 // IQ registers one IQ handler with the routes it serves.
@@ -214,7 +213,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, start xml.StartElement, r xml
 // without being decoded and written again; anything else is decoded once
 // and dispatched. It returns what Dispatch returns, and does not keep raw.
 func (d *Dispatcher) DispatchRaw(ctx context.Context, raw []byte) error {
-	if d.cfg.FanOut != nil && rawGroupchat(raw) {
+	if d.cfg.FanOut != nil && rawMessage(raw) {
 		res, err := d.cfg.FanOut.ServeRaw(ctx, raw)
 		if errors.Is(err, host.ErrNotHandled) {
 			return err
@@ -236,15 +235,20 @@ func (d *Dispatcher) DispatchRaw(ctx context.Context, raw []byte) error {
 	}
 }
 
-// rawGroupchat reports whether raw starts with a message start tag of type
-// groupchat (a tag outside rawxml's subset is left to the decoder).
-func rawGroupchat(raw []byte) bool {
-	var t rawxml.Tag
-	if !rawxml.ScanTag(raw, &t) || string(t.Name) != "message" {
+// rawMessage reports whether raw starts with a message start tag, for
+// ServeRaw, which reads the tag itself (and decodes what is outside
+// rawxml's subset): anything else, or a message written otherwise, is
+// decoded and dispatched.
+func rawMessage(raw []byte) bool {
+	const open = "<message"
+	if len(raw) <= len(open) || string(raw[:len(open)]) != open {
 		return false
 	}
-	typ, ok := t.Attr("type")
-	return ok && string(typ.Value) == "groupchat"
+	switch raw[len(open)] {
+	case ' ', '\t', '\n', '\r', '>', '/':
+		return true
+	}
+	return false
 }
 
 // ServePresence implements host.PresenceHandler: it is Dispatch for a
